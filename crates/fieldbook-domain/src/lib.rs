@@ -1,0 +1,30 @@
+//! Fieldbook's domain: the vocabulary of after-sales field service and the rules that hold
+//! whatever stores or transports it.
+//!
+//! Architecture invariant: this crate does no IO, no async, no SQL and knows nothing of Tauri
+//! or HTTP. Time comes in through [`policy::Clock`] or as arguments.
+
+pub mod checklist;
+pub mod error;
+pub mod ids;
+pub mod policy;
+pub mod templates;
+pub mod text;
+pub mod visit;
+pub mod work_order;
+
+pub use checklist::{
+    Answer, AnswerError, Assessment, CheckOutcome, ChecklistItem, ChecklistTemplate, ItemKind, Method, Standard,
+};
+pub use error::{InvalidInput, RuleViolation};
+pub use ids::*;
+pub use policy::{Allowance, Clock, DeadlineState, Deadlines, FixedClock, LevelPromise, ServicePolicy};
+pub use text::Bilingual;
+pub use visit::{
+    FaultDraft, FaultRecord, InspectionResult, Missing, Note, PartBilling, PartDraft, PartUsage, Photo, Satisfaction,
+    SignOff, SignOffDraft, Visit,
+};
+pub use work_order::{
+    Asset, BillingBasis, Contact, Customer, FaultLevel, Role, Site, StatusAction, User, WorkOrder, WorkOrderKind,
+    WorkOrderStatus,
+};
