@@ -1,1 +1,250 @@
+//! The API the UI calls. Each Tauri command in `src-tauri` is one line over a method here, so
+//! everything the UI can do is tested without Tauri, a window or a WebView.
+//!
+//! Architecture invariant: nothing here depends on Tauri. Errors leave as [`AppError`]
+//! `{code, message}` so the UI branches on `code` and shows `message`, never parsing text.
 
+pub mod dto;
+mod error;
+mod views;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use fieldbook_domain::{
+    Answer, Clock, FaultDraft, FaultRecord, InspectionResult, Note, PartDraft, PartUsage, Photo, ResultId, Role,
+    SignOff, SignOffDraft, StatusAction, UserId, WorkOrderId,
+};
+use fieldbook_store::{ListQuery, NewAnswer, Store};
+
+pub use dto::*;
+pub use error::{AppError, ErrorCode};
+
+/// The wall clock, for the running app. Tests pass a [`fieldbook_domain::FixedClock`].
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// What a change touched, for screens that must refresh.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct StoreChanged {
+    pub work_order_id: Option<String>,
+}
+
+type Listener = Box<dyn Fn(StoreChanged) + Send + Sync>;
+
+/// One device's Fieldbook: its store, its clock and whoever is signed in.
+pub struct App {
+    store: Mutex<Store>,
+    clock: Arc<dyn Clock>,
+    listener: Mutex<Option<Listener>>,
+}
+
+const DEFAULT_LIMIT: u32 = 500;
+const MAX_LIMIT: u32 = 20_000;
+
+fn parse_id<T: std::str::FromStr<Err = fieldbook_domain::InvalidInput>>(text: &str) -> Result<T, AppError> {
+    text.parse().map_err(|e: fieldbook_domain::InvalidInput| AppError::from(e))
+}
+
+impl App {
+    /// Opens the app over the store in `data_dir` (created if missing).
+    pub fn open(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<App, AppError> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            AppError::new(ErrorCode::Storage, format!("cannot create the data folder {}: {e}", data_dir.display()))
+        })?;
+        Ok(Self::with_store(Store::open(data_dir.join("fieldbook.sqlite"))?, clock))
+    }
+
+    pub fn with_store(store: Store, clock: Arc<dyn Clock>) -> App {
+        App { store: Mutex::new(store), clock, listener: Mutex::new(None) }
+    }
+
+    /// Called after every committed change (the shell turns it into a UI event).
+    pub fn on_change(&self, listener: impl Fn(StoreChanged) + Send + Sync + 'static) {
+        *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        // A panic while holding the lock cannot leave a half-written transaction behind
+        // (SQLite rolls it back), so the store is still consistent.
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn changed(&self, work_order_id: WorkOrderId) {
+        if let Some(listener) = &*self.listener.lock().unwrap_or_else(|p| p.into_inner()) {
+            listener(StoreChanged { work_order_id: Some(work_order_id.to_string()) });
+        }
+    }
+
+    pub fn settings(&self) -> Result<Settings, AppError> {
+        let locale = match self.store().setting("locale")?.as_deref() {
+            Some("en") => Locale::En,
+            _ => Locale::ZhCn,
+        };
+        Ok(Settings { locale })
+    }
+
+    pub fn set_locale(&self, locale: Locale) -> Result<Settings, AppError> {
+        self.store().set_setting("locale", locale.as_str())?;
+        self.settings()
+    }
+
+    /// The signed-in user of this device.
+    pub fn current_user(&self) -> Result<Option<UserId>, AppError> {
+        self.store().setting("user_id")?.map(|id| parse_id(&id)).transpose()
+    }
+
+    pub fn sign_in_as(&self, user: UserId) -> Result<(), AppError> {
+        self.store().set_setting("user_id", &user.to_string())?;
+        Ok(())
+    }
+
+    pub fn list_work_orders(&self, query: WorkOrderQuery) -> Result<WorkOrderList, AppError> {
+        let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                format!("limit must be between 1 and {MAX_LIMIT} (got {limit})"),
+            ));
+        }
+        let search = query.search.map(|s| fieldbook_domain::text::optional_text("search", &s, 200)).transpose()?;
+        let (rows, total) = self.store().list_work_orders(&ListQuery {
+            search,
+            statuses: query.statuses,
+            kinds: query.kinds,
+            limit,
+        })?;
+        let now = self.clock.now();
+        Ok(WorkOrderList { items: rows.iter().map(|row| views::summary(row, now)).collect(), total, now })
+    }
+
+    pub fn work_order_detail(&self, id: &str) -> Result<WorkOrderDetail, AppError> {
+        let id: WorkOrderId = parse_id(id)?;
+        let store = self.store();
+        let row = store.work_order_row(id)?;
+        let visit = store.visit(id)?;
+        let history = match row.asset.as_ref() {
+            Some(asset) => store.asset_history(asset.id, id, 20)?,
+            None => Vec::new(),
+        };
+        Ok(views::detail(&row, &visit, &history, self.clock.now()))
+    }
+
+    /// Loads a work order the signed-in technician may write to.
+    fn writable(&self, id: &str) -> Result<WorkOrderId, AppError> {
+        let id: WorkOrderId = parse_id(id)?;
+        let user = self.current_user()?.ok_or_else(|| {
+            AppError::new(ErrorCode::NotSignedIn, "sign in before recording anything on a work order")
+        })?;
+        let work_order = self.store().work_order(id)?;
+        if work_order.assignee != Some(user) {
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "work order {} is assigned to someone else; only its assignee can record on it",
+                    work_order.number
+                ),
+            ));
+        }
+        Ok(id)
+    }
+
+    pub fn record_answer(
+        &self,
+        work_order_id: &str,
+        item_key: &str,
+        answer: Answer,
+        note: &str,
+        supersedes: Option<&str>,
+    ) -> Result<InspectionResult, AppError> {
+        let id = self.writable(work_order_id)?;
+        let supersedes: Option<ResultId> = supersedes.map(parse_id).transpose()?;
+        let new =
+            NewAnswer { work_order_id: id, item_key: item_key.to_owned(), answer, note: note.to_owned(), supersedes };
+        let result = self.store().record_answer(&new, self.clock.now())?;
+        self.changed(id);
+        Ok(result)
+    }
+
+    pub fn record_fault(&self, work_order_id: &str, draft: &FaultDraft) -> Result<FaultRecord, AppError> {
+        let id = self.writable(work_order_id)?;
+        let fault = self.store().record_fault(id, draft, self.clock.now())?;
+        self.changed(id);
+        Ok(fault)
+    }
+
+    pub fn record_part(&self, work_order_id: &str, draft: &PartDraft) -> Result<PartUsage, AppError> {
+        let id = self.writable(work_order_id)?;
+        let part = self.store().record_part(id, draft, self.clock.now())?;
+        self.changed(id);
+        Ok(part)
+    }
+
+    pub fn attach_photo(
+        &self,
+        work_order_id: &str,
+        item_key: Option<&str>,
+        caption: &str,
+        bytes: &[u8],
+    ) -> Result<Photo, AppError> {
+        let id = self.writable(work_order_id)?;
+        if bytes.is_empty() {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                "the photo is empty (0 bytes); take or choose it again",
+            ));
+        }
+        let now = self.clock.now();
+        let photo = self.store().attach_photo(id, item_key, caption, bytes, now, now)?;
+        self.changed(id);
+        Ok(photo)
+    }
+
+    pub fn add_note(&self, work_order_id: &str, text: &str) -> Result<Note, AppError> {
+        let id = self.writable(work_order_id)?;
+        let author = self.current_user()?;
+        let note = self.store().add_note(id, author, text, self.clock.now())?;
+        self.changed(id);
+        Ok(note)
+    }
+
+    /// A technician's status step: set off, turn back, arrive, reopen.
+    pub fn change_status(&self, work_order_id: &str, action: StatusAction) -> Result<WorkOrderSummary, AppError> {
+        let id = self.writable(work_order_id)?;
+        if !action.allowed_for(Role::Technician) {
+            return Err(AppError::new(
+                ErrorCode::Forbidden,
+                format!("a technician cannot {action} a work order; ask a supervisor"),
+            ));
+        }
+        self.store().change_status(id, action, self.clock.now())?;
+        self.changed(id);
+        let row = self.store().work_order_row(id)?;
+        Ok(views::summary(&row, self.clock.now()))
+    }
+
+    /// The customer signs; the visit completes and locks.
+    pub fn sign_off(
+        &self,
+        work_order_id: &str,
+        draft: &SignOffDraft,
+        signature_png: &[u8],
+    ) -> Result<SignOff, AppError> {
+        let id = self.writable(work_order_id)?;
+        let (sign_off, _) = self.store().sign_off(id, draft, signature_png, self.clock.now())?;
+        self.changed(id);
+        Ok(sign_off)
+    }
+
+    /// How many changes wait to be sent.
+    pub fn pending_changes(&self) -> Result<u64, AppError> {
+        Ok(self.store().outbox_len()?)
+    }
+}

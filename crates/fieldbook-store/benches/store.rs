@@ -1,0 +1,119 @@
+//! Store benchmarks, printed as figures and side-by-side ratios from one run:
+//!
+//! 1. a durable checklist answer (rules checked, answer + outbox row in one transaction)
+//!    against a raw rusqlite insert of the same bytes with the same pragmas;
+//! 2. listing 10,000 work orders by nearest deadline;
+//! 3. searching them.
+//!
+//! Run with `cargo bench -p fieldbook-store --bench store` (or `./dev bench`).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use fieldbook_demo::{DemoOptions, generate};
+use fieldbook_domain::{Answer, CheckOutcome, InspectionResult, ItemKind, StatusAction, WorkOrderStatus};
+use fieldbook_store::{ListQuery, NewAnswer, PRAGMAS, Store};
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
+    median(
+        (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                std::hint::black_box(f());
+                start.elapsed()
+            })
+            .collect(),
+    )
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1e3)
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let now = Utc::now();
+    let data = generate(&DemoOptions::new(30_000, now));
+    let technician = data.technicians[0].id;
+    let batch = data.for_technician(technician);
+    let mut store = Store::open(dir.path().join("bench.sqlite")).unwrap();
+    let start = Instant::now();
+    store.import(&batch).unwrap();
+    println!("import of {} work orders (one transaction): {}", batch.work_orders.len(), ms(start.elapsed()));
+
+    // 1. Durable answer writes against raw inserts of the same bytes.
+    let (rows, _) = store
+        .list_work_orders(&ListQuery { statuses: vec![WorkOrderStatus::Assigned], limit: 10_000, ..Default::default() })
+        .unwrap();
+    let wo = rows.iter().find(|r| r.work_order.template_id.is_some()).unwrap().work_order.clone();
+    store.change_status(wo.id, StatusAction::SetOff, now).unwrap();
+    store.change_status(wo.id, StatusAction::Arrive, now).unwrap();
+    let template = store.template(wo.template_id.unwrap()).unwrap().unwrap();
+    let item = template.items.iter().find(|i| matches!(i.kind, ItemKind::Check)).unwrap();
+    let new = NewAnswer {
+        work_order_id: wo.id,
+        item_key: item.key.clone(),
+        answer: Answer::Check(CheckOutcome::Normal),
+        note: "风扇运转正常".into(),
+        supersedes: None,
+    };
+    let sample: InspectionResult = store.record_answer(&new, now).unwrap();
+    let body = serde_json::to_string(&sample).unwrap();
+
+    let raw = rusqlite::Connection::open(dir.path().join("raw.sqlite")).unwrap();
+    raw.execute_batch(PRAGMAS).unwrap();
+    raw.execute_batch("CREATE TABLE raw (id TEXT PRIMARY KEY, body TEXT NOT NULL) STRICT").unwrap();
+
+    let writes = 400;
+    // Interleave the two so that disk and cache noise hits both alike.
+    let mut durable = Vec::new();
+    let mut plain = Vec::new();
+    for i in 0..writes {
+        let start = Instant::now();
+        store.record_answer(&new, now).unwrap();
+        durable.push(start.elapsed());
+        let start = Instant::now();
+        raw.execute("INSERT INTO raw (id, body) VALUES (?1, ?2)", (format!("{i:08}"), &body)).unwrap();
+        plain.push(start.elapsed());
+    }
+    let (durable, plain) = (median(durable), median(plain));
+    println!();
+    println!("durable answer write (rules + answer + outbox, synchronous=FULL): {} median of {writes}", ms(durable));
+    println!(
+        "raw rusqlite insert of the same {} bytes, same pragmas:          {} median of {writes}",
+        body.len(),
+        ms(plain)
+    );
+    println!("ratio durable / raw: {:.2}x (goal <= 1.5x)", durable.as_secs_f64() / plain.as_secs_f64());
+
+    // 2. Listing by deadline.
+    println!();
+    for limit in [500, 10_000] {
+        let query = ListQuery { limit, ..Default::default() };
+        let took = time(15, || store.list_work_orders(&query).unwrap());
+        println!("list {limit:>5} of {} work orders by nearest deadline: {}", batch.work_orders.len(), ms(took));
+    }
+    let open = ListQuery {
+        statuses: vec![WorkOrderStatus::Assigned, WorkOrderStatus::EnRoute, WorkOrderStatus::OnSite],
+        limit: 10_000,
+        ..Default::default()
+    };
+    println!(
+        "list open work only (assigned / en route / on site):   {}",
+        ms(time(15, || store.list_work_orders(&open).unwrap()))
+    );
+
+    // 3. Search.
+    let serial = rows[3].asset.as_ref().unwrap().serial.clone();
+    for text in ["人民医院", "harbour", serial.as_str(), "WO-"] {
+        let query = ListQuery { search: Some(text.into()), limit: 500, ..Default::default() };
+        let (_, total) = store.list_work_orders(&query).unwrap();
+        let took = time(15, || store.list_work_orders(&query).unwrap());
+        println!("search {text:<14} ({total:>5} matches, first 500 returned): {}", ms(took));
+    }
+}

@@ -1,0 +1,271 @@
+//! Typed reads for the screens and for sync.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use fieldbook_domain::{
+    Asset, AssetId, BlobId, ChecklistTemplate, FaultRecord, InspectionResult, Note, PartUsage, Photo, SignOff, Visit,
+    WorkOrder, WorkOrderId, WorkOrderKind, WorkOrderStatus,
+};
+use rusqlite::{Connection, OptionalExtension, params_from_iter, types::Value};
+
+use crate::codec::{from_json, from_millis, parse};
+use crate::writes::load_work_order;
+use crate::{Result, Store};
+
+/// Filters of the work-order list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Case-insensitive substring of number, customer, site, contact, asset or symptom.
+    pub search: Option<String>,
+    pub statuses: Vec<WorkOrderStatus>,
+    pub kinds: Vec<WorkOrderKind>,
+    pub limit: u32,
+}
+
+/// A work order with the names the list and detail screens show beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkOrderRow {
+    pub work_order: WorkOrder,
+    pub customer_name: String,
+    pub customer_address: String,
+    pub site_name: String,
+    pub site_address: String,
+    pub asset: Option<Asset>,
+    pub assignee_name: Option<String>,
+}
+
+/// One pending change, as sync will send it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub mutation_id: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub op: String,
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+}
+
+const ROW_SELECT: &str = "
+    SELECT w.body, c.name, c.address, s.name, s.address,
+           a.id, a.site_id, a.model, a.serial, a.location, a.warranty_end, u.name
+    FROM work_orders w
+    JOIN customers c ON c.id = w.customer_id
+    JOIN sites s ON s.id = w.site_id
+    LEFT JOIN assets a ON a.id = w.asset_id
+    LEFT JOIN users u ON u.id = w.assignee_id";
+
+fn read_row(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, [String; 4], Option<[String; 5]>, Option<String>, Option<String>)> {
+    let asset = match row.get::<_, Option<String>>(5)? {
+        Some(id) => Some([id, row.get(6)?, row.get(7)?, row.get(8)?, row.get(9)?]),
+        None => None,
+    };
+    Ok((row.get(0)?, [row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?], asset, row.get(10)?, row.get(11)?))
+}
+
+type RawRow = (String, [String; 4], Option<[String; 5]>, Option<String>, Option<String>);
+
+fn decode_row(raw: RawRow) -> Result<WorkOrderRow> {
+    let (body, [customer_name, customer_address, site_name, site_address], asset, warranty_end, assignee_name) = raw;
+    let asset = match asset {
+        Some([id, site_id, model, serial, location]) => Some(Asset {
+            id: parse(&id)?,
+            site_id: parse(&site_id)?,
+            model,
+            serial,
+            location,
+            warranty_end: warranty_end.as_deref().map(parse::<NaiveDate>).transpose()?,
+        }),
+        None => None,
+    };
+    Ok(WorkOrderRow {
+        work_order: from_json(&body)?,
+        customer_name,
+        customer_address,
+        site_name,
+        site_address,
+        asset,
+        assignee_name,
+    })
+}
+
+/// Escapes LIKE's wildcards so that a search for "50%" means the text "50%".
+fn like_pattern(search: &str) -> String {
+    let mut pattern = String::with_capacity(search.len() + 2);
+    pattern.push('%');
+    for ch in search.trim().to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    pattern
+}
+
+impl Store {
+    /// Work orders matching `query`, nearest deadline first (closed ones last, newest first),
+    /// and how many matched in all.
+    pub fn list_work_orders(&self, query: &ListQuery) -> Result<(Vec<WorkOrderRow>, u32)> {
+        let mut clauses = Vec::new();
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(search) = query.search.as_deref().filter(|s| !s.trim().is_empty()) {
+            clauses.push("w.search_text LIKE ? ESCAPE '\\'".to_owned());
+            args.push(Value::Text(like_pattern(search)));
+        }
+        for (column, values) in [
+            ("w.status", query.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+            ("w.kind", query.kinds.iter().map(|k| k.as_str()).collect()),
+        ] {
+            if !values.is_empty() {
+                clauses.push(format!("{column} IN ({})", vec!["?"; values.len()].join(", ")));
+                args.extend(values.into_iter().map(|v| Value::Text(v.to_owned())));
+            }
+        }
+        let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+        let total: u32 = self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM work_orders w {filter}"),
+            params_from_iter(args.iter()),
+            |row| row.get(0),
+        )?;
+        args.push(Value::Integer(i64::from(query.limit)));
+        let sql = format!("{ROW_SELECT} {filter} ORDER BY w.next_due IS NULL, w.next_due, w.reported_at DESC LIMIT ?");
+        let mut statement = self.conn.prepare_cached(&sql)?;
+        let raw =
+            statement.query_map(params_from_iter(args.iter()), read_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = raw.into_iter().map(decode_row).collect::<Result<Vec<_>>>()?;
+        Ok((rows, total))
+    }
+
+    pub fn work_order_row(&self, id: WorkOrderId) -> Result<WorkOrderRow> {
+        let raw = self
+            .conn
+            .query_row(&format!("{ROW_SELECT} WHERE w.id = ?1"), [id.to_string()], read_row)
+            .optional()?
+            .ok_or_else(|| crate::StoreError::NotFound { what: "work order", id: id.to_string() })?;
+        decode_row(raw)
+    }
+
+    pub fn work_order(&self, id: WorkOrderId) -> Result<WorkOrder> {
+        load_work_order(&self.conn, id)
+    }
+
+    /// One work order with everything recorded on its visit.
+    pub fn visit(&self, id: WorkOrderId) -> Result<Visit> {
+        load_visit(&self.conn, id)
+    }
+
+    /// Earlier work orders on the same asset, newest first (设备机历簿).
+    pub fn asset_history(&self, asset: AssetId, except: WorkOrderId, limit: u32) -> Result<Vec<WorkOrder>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT body FROM work_orders WHERE asset_id = ?1 AND id <> ?2 ORDER BY reported_at DESC LIMIT ?3",
+        )?;
+        let bodies = statement
+            .query_map(rusqlite::params![asset.to_string(), except.to_string(), limit], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        bodies.iter().map(|b| from_json(b)).collect()
+    }
+
+    /// Pending changes, oldest first.
+    pub fn outbox(&self, limit: u32) -> Result<Vec<OutboxEntry>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT seq, mutation_id, entity, entity_id, op, payload, created_at FROM outbox ORDER BY seq LIMIT ?1",
+        )?;
+        let rows = statement
+            .query_map([limit], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get::<_, i64>(6)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<(i64, String, String, String, String, String, i64)>>>()?;
+        rows.into_iter()
+            .map(|(seq, mutation_id, entity, entity_id, op, payload, created_at)| {
+                Ok(OutboxEntry {
+                    seq,
+                    mutation_id,
+                    entity,
+                    entity_id,
+                    op,
+                    payload,
+                    created_at: from_millis(created_at)?,
+                })
+            })
+            .collect()
+    }
+
+    pub fn outbox_len(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |row| row.get(0))?)
+    }
+
+    pub fn blob(&self, id: &BlobId) -> Result<Option<Vec<u8>>> {
+        Ok(self.conn.query_row("SELECT bytes FROM blobs WHERE id = ?1", [id.as_str()], |row| row.get(0)).optional()?)
+    }
+
+    pub fn template(&self, id: fieldbook_domain::TemplateId) -> Result<Option<ChecklistTemplate>> {
+        let body: Option<String> = self
+            .conn
+            .query_row("SELECT body FROM templates WHERE id = ?1", [id.to_string()], |row| row.get(0))
+            .optional()?;
+        body.map(|b| from_json(&b)).transpose()
+    }
+
+    /// The parts catalog entries whose number or name contains `search`.
+    pub fn search_parts(&self, search: &str, limit: u32) -> Result<Vec<(String, String, bool, i64)>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT part_number, name, needs_customer_approval, unit_price_cents FROM parts_catalog
+             WHERE lower(part_number) LIKE ?1 ESCAPE '\\' OR lower(name) LIKE ?1 ESCAPE '\\'
+             ORDER BY part_number LIMIT ?2",
+        )?;
+        let rows = statement
+            .query_map(rusqlite::params![like_pattern(search), limit], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(rows)
+    }
+
+    /// Runs `sql` returning one integer: for tests and diagnostics that count rows.
+    pub fn count(&self, sql: &str) -> Result<i64> {
+        Ok(self.conn.query_row(sql, [], |row| row.get(0))?)
+    }
+}
+
+fn bodies<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, id: WorkOrderId) -> Result<Vec<T>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let texts =
+        statement.query_map([id.to_string()], |row| row.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    texts.iter().map(|t| from_json(t)).collect()
+}
+
+pub(crate) fn load_visit(conn: &Connection, id: WorkOrderId) -> Result<Visit> {
+    let work_order = load_work_order(conn, id)?;
+    let template = match work_order.template_id {
+        Some(template_id) => {
+            let body: Option<String> = conn
+                .query_row("SELECT body FROM templates WHERE id = ?1", [template_id.to_string()], |row| row.get(0))
+                .optional()?;
+            body.map(|b| from_json::<ChecklistTemplate>(&b)).transpose()?
+        }
+        None => None,
+    };
+    let results: Vec<InspectionResult> =
+        bodies(conn, "SELECT body FROM inspection_results WHERE work_order_id = ?1 ORDER BY recorded_at, rowid", id)?;
+    let faults: Vec<FaultRecord> =
+        bodies(conn, "SELECT body FROM fault_records WHERE work_order_id = ?1 ORDER BY recorded_at, rowid", id)?;
+    let parts: Vec<PartUsage> =
+        bodies(conn, "SELECT body FROM part_usages WHERE work_order_id = ?1 ORDER BY recorded_at, rowid", id)?;
+    let photos: Vec<Photo> =
+        bodies(conn, "SELECT body FROM photos WHERE work_order_id = ?1 ORDER BY taken_at, rowid", id)?;
+    let sign_off: Option<SignOff> =
+        bodies(conn, "SELECT body FROM sign_offs WHERE work_order_id = ?1", id)?.into_iter().next();
+    let notes: Vec<Note> =
+        bodies(conn, "SELECT body FROM notes WHERE work_order_id = ?1 ORDER BY written_at, rowid", id)?;
+    Ok(Visit { work_order, template, results, faults, parts, photos, sign_off, notes })
+}

@@ -1,0 +1,256 @@
+//! Data that arrives from the server (or the demo loader) rather than from the user: it is
+//! written without outbox rows, because the server already has it.
+
+use fieldbook_domain::{
+    Asset, BlobId, ChecklistTemplate, Customer, FaultRecord, InspectionResult, Note, PartUsage, Photo, ServicePolicy,
+    SignOff, Site, User, WorkOrder,
+};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use crate::codec::{millis, to_json};
+use crate::{Result, Store};
+
+/// Everything one import (a page of pulled changes, or the demo data set) writes at once.
+#[derive(Debug, Default, Clone)]
+pub struct ImportBatch {
+    pub users: Vec<User>,
+    pub policies: Vec<ServicePolicy>,
+    pub customers: Vec<Customer>,
+    pub sites: Vec<Site>,
+    pub assets: Vec<Asset>,
+    pub templates: Vec<ChecklistTemplate>,
+    pub work_orders: Vec<WorkOrder>,
+    pub results: Vec<InspectionResult>,
+    pub faults: Vec<FaultRecord>,
+    pub parts: Vec<PartUsage>,
+    pub blobs: Vec<(BlobId, Vec<u8>)>,
+    pub photos: Vec<Photo>,
+    pub sign_offs: Vec<SignOff>,
+    pub notes: Vec<Note>,
+    /// (part number, name, needs customer approval, unit price in cents)
+    pub parts_catalog: Vec<(String, String, bool, i64)>,
+}
+
+impl Store {
+    /// Writes a batch in one transaction: all of it lands or none of it does.
+    pub fn import(&mut self, batch: &ImportBatch) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for u in &batch.users {
+            tx.execute(
+                "INSERT INTO users (id, name, staff_no, role) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, staff_no = excluded.staff_no, role = excluded.role",
+                params![u.id.to_string(), u.name, u.staff_no, u.role.as_str()],
+            )?;
+        }
+        for p in &batch.policies {
+            tx.execute(
+                "INSERT INTO policies (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+                params![p.id.to_string(), to_json(p)],
+            )?;
+        }
+        for c in &batch.customers {
+            tx.execute(
+                "INSERT INTO customers (id, name, address, policy_id) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, policy_id = excluded.policy_id",
+                params![c.id.to_string(), c.name, c.address, c.policy_id.to_string()],
+            )?;
+        }
+        for s in &batch.sites {
+            tx.execute(
+                "INSERT INTO sites (id, customer_id, name, address) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, name = excluded.name, address = excluded.address",
+                params![s.id.to_string(), s.customer_id.to_string(), s.name, s.address],
+            )?;
+        }
+        for a in &batch.assets {
+            tx.execute(
+                "INSERT INTO assets (id, site_id, model, serial, location, warranty_end) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET site_id = excluded.site_id, model = excluded.model, serial = excluded.serial,
+                     location = excluded.location, warranty_end = excluded.warranty_end",
+                params![
+                    a.id.to_string(),
+                    a.site_id.to_string(),
+                    a.model,
+                    a.serial,
+                    a.location,
+                    a.warranty_end.map(|d| d.to_string())
+                ],
+            )?;
+        }
+        for t in &batch.templates {
+            // Templates are versioned and never change under a visit: an id arrives once.
+            tx.execute(
+                "INSERT OR IGNORE INTO templates (id, code, version, body) VALUES (?1, ?2, ?3, ?4)",
+                params![t.id.to_string(), t.code, t.version, to_json(t)],
+            )?;
+        }
+        for w in &batch.work_orders {
+            put_work_order(&tx, w)?;
+        }
+        for r in &batch.results {
+            insert_result(&tx, r)?;
+        }
+        for f in &batch.faults {
+            insert_fault(&tx, f)?;
+        }
+        for p in &batch.parts {
+            insert_part(&tx, p)?;
+        }
+        for (id, bytes) in &batch.blobs {
+            insert_blob(&tx, id, bytes, chrono::Utc::now())?;
+        }
+        for p in &batch.photos {
+            insert_photo(&tx, p)?;
+        }
+        for s in &batch.sign_offs {
+            insert_sign_off(&tx, s)?;
+        }
+        for n in &batch.notes {
+            insert_note(&tx, n)?;
+        }
+        for (number, name, approval, price) in &batch.parts_catalog {
+            tx.execute(
+                "INSERT INTO parts_catalog (part_number, name, needs_customer_approval, unit_price_cents)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (part_number) DO UPDATE SET name = excluded.name,
+                     needs_customer_approval = excluded.needs_customer_approval, unit_price_cents = excluded.unit_price_cents",
+                params![number, name, approval, price],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Inserts or replaces a work order, keeping its sort and search columns in step with it.
+pub(crate) fn put_work_order(tx: &Transaction<'_>, w: &WorkOrder) -> Result<()> {
+    let names: (String, String) = tx.query_row(
+        "SELECT c.name, s.name FROM customers c JOIN sites s ON s.customer_id = c.id WHERE c.id = ?1 AND s.id = ?2",
+        params![w.customer_id.to_string(), w.site_id.to_string()],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    let asset: Option<(String, String)> = match w.asset_id {
+        Some(id) => tx
+            .query_row("SELECT model, serial FROM assets WHERE id = ?1", [id.to_string()], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?,
+        None => None,
+    };
+    let (model, serial) = asset.unwrap_or_default();
+    let search_text =
+        [w.number.as_str(), &names.0, &names.1, &w.contact.name, &w.contact.phone, &model, &serial, &w.symptom]
+            .join("\u{1f}")
+            .to_lowercase();
+    tx.execute(
+        "INSERT INTO work_orders (id, number, customer_id, site_id, asset_id, assignee_id, template_id, kind,
+             fault_level, status, reported_at, next_due, search_text, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT (id) DO UPDATE SET number = excluded.number, customer_id = excluded.customer_id,
+             site_id = excluded.site_id, asset_id = excluded.asset_id, assignee_id = excluded.assignee_id,
+             template_id = excluded.template_id, kind = excluded.kind, fault_level = excluded.fault_level,
+             status = excluded.status, reported_at = excluded.reported_at, next_due = excluded.next_due,
+             search_text = excluded.search_text, body = excluded.body",
+        params![
+            w.id.to_string(),
+            w.number,
+            w.customer_id.to_string(),
+            w.site_id.to_string(),
+            w.asset_id.map(|id| id.to_string()),
+            w.assignee.map(|id| id.to_string()),
+            w.template_id.map(|id| id.to_string()),
+            w.kind.as_str(),
+            w.fault_level.as_str(),
+            w.status.as_str(),
+            millis(w.reported_at),
+            w.next_due().map(millis),
+            search_text,
+            to_json(w),
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn insert_result(tx: &Transaction<'_>, r: &InspectionResult) -> Result<usize> {
+    Ok(tx.execute(
+        "INSERT OR IGNORE INTO inspection_results (id, work_order_id, item_key, assessment, recorded_at, supersedes, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            r.id.to_string(),
+            r.work_order_id.to_string(),
+            r.item_key,
+            r.assessment.as_str(),
+            millis(r.recorded_at),
+            r.supersedes.map(|id| id.to_string()),
+            to_json(r)
+        ],
+    )?)
+}
+
+pub(crate) fn insert_fault(tx: &Transaction<'_>, f: &FaultRecord) -> Result<usize> {
+    Ok(tx.execute(
+        "INSERT OR IGNORE INTO fault_records (id, work_order_id, recorded_at, supersedes, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            f.id.to_string(),
+            f.work_order_id.to_string(),
+            millis(f.recorded_at),
+            f.supersedes.map(|id| id.to_string()),
+            to_json(f)
+        ],
+    )?)
+}
+
+pub(crate) fn insert_part(tx: &Transaction<'_>, p: &PartUsage) -> Result<usize> {
+    Ok(tx.execute(
+        "INSERT OR IGNORE INTO part_usages (id, work_order_id, billing, recorded_at, supersedes, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            p.id.to_string(),
+            p.work_order_id.to_string(),
+            p.billing.name(),
+            millis(p.recorded_at),
+            p.supersedes.map(|id| id.to_string()),
+            to_json(p)
+        ],
+    )?)
+}
+
+pub(crate) fn insert_blob(
+    tx: &Transaction<'_>,
+    id: &BlobId,
+    bytes: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO blobs (id, bytes, created_at) VALUES (?1, ?2, ?3)",
+        params![id.as_str(), bytes, millis(now)],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn insert_photo(tx: &Transaction<'_>, p: &Photo) -> Result<usize> {
+    Ok(tx.execute(
+        "INSERT OR IGNORE INTO photos (work_order_id, blob_id, item_key, taken_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            p.work_order_id.to_string(),
+            p.blob.as_str(),
+            p.item_key.clone().unwrap_or_default(),
+            millis(p.taken_at),
+            to_json(p)
+        ],
+    )?)
+}
+
+pub(crate) fn insert_sign_off(tx: &Transaction<'_>, s: &SignOff) -> Result<usize> {
+    Ok(tx.execute(
+        "INSERT OR IGNORE INTO sign_offs (id, work_order_id, satisfaction, signed_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![s.id.to_string(), s.work_order_id.to_string(), s.satisfaction.get(), millis(s.signed_at), to_json(s)],
+    )?)
+}
+
+pub(crate) fn insert_note(tx: &Transaction<'_>, n: &Note) -> Result<usize> {
+    Ok(tx.execute(
+        "INSERT OR IGNORE INTO notes (id, work_order_id, written_at, body) VALUES (?1, ?2, ?3, ?4)",
+        params![n.id.to_string(), n.work_order_id.to_string(), millis(n.written_at), to_json(n)],
+    )?)
+}

@@ -1,0 +1,171 @@
+//! The device schema. Migrations are only ever appended: a device in the field may be many
+//! versions behind, and it must be able to walk forward from any of them.
+
+use rusqlite_migration::{M, Migrations};
+
+pub(crate) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+/// Times are Unix milliseconds (UTC); ids are UUID text; bodies are the domain record as JSON,
+/// with the columns that queries filter or sort on pulled out beside it.
+const V1: &str = r#"
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    staff_no TEXT NOT NULL,
+    role     TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE policies (
+    id   TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE customers (
+    id        TEXT PRIMARY KEY,
+    name      TEXT NOT NULL,
+    address   TEXT NOT NULL,
+    policy_id TEXT NOT NULL REFERENCES policies(id)
+) STRICT;
+
+CREATE TABLE sites (
+    id          TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    name        TEXT NOT NULL,
+    address     TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE assets (
+    id           TEXT PRIMARY KEY,
+    site_id      TEXT NOT NULL REFERENCES sites(id),
+    model        TEXT NOT NULL,
+    serial       TEXT NOT NULL,
+    location     TEXT NOT NULL,
+    warranty_end TEXT
+) STRICT;
+
+CREATE TABLE templates (
+    id      TEXT PRIMARY KEY,
+    code    TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body    TEXT NOT NULL,
+    UNIQUE (code, version)
+) STRICT;
+
+CREATE TABLE work_orders (
+    id            TEXT PRIMARY KEY,
+    number        TEXT NOT NULL UNIQUE,
+    customer_id   TEXT NOT NULL REFERENCES customers(id),
+    site_id       TEXT NOT NULL REFERENCES sites(id),
+    asset_id      TEXT REFERENCES assets(id),
+    assignee_id   TEXT REFERENCES users(id),
+    template_id   TEXT REFERENCES templates(id),
+    kind          TEXT NOT NULL,
+    fault_level   TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    reported_at   INTEGER NOT NULL,
+    -- The earliest deadline not yet met; NULL once closed. The list sorts on it.
+    next_due      INTEGER,
+    -- Lowercased number, customer, site, contact, asset and symptom, for search.
+    search_text   TEXT NOT NULL,
+    body          TEXT NOT NULL
+) STRICT;
+CREATE INDEX work_orders_by_due ON work_orders (next_due, reported_at);
+CREATE INDEX work_orders_by_status ON work_orders (status, next_due);
+CREATE INDEX work_orders_by_asset ON work_orders (asset_id, reported_at);
+
+CREATE TABLE inspection_results (
+    id            TEXT PRIMARY KEY,
+    work_order_id TEXT NOT NULL REFERENCES work_orders(id),
+    item_key      TEXT NOT NULL,
+    assessment    TEXT NOT NULL,
+    recorded_at   INTEGER NOT NULL,
+    supersedes    TEXT REFERENCES inspection_results(id),
+    body          TEXT NOT NULL
+) STRICT;
+CREATE INDEX inspection_results_by_work_order ON inspection_results (work_order_id, recorded_at);
+
+CREATE TABLE fault_records (
+    id            TEXT PRIMARY KEY,
+    work_order_id TEXT NOT NULL REFERENCES work_orders(id),
+    recorded_at   INTEGER NOT NULL,
+    supersedes    TEXT REFERENCES fault_records(id),
+    body          TEXT NOT NULL
+) STRICT;
+CREATE INDEX fault_records_by_work_order ON fault_records (work_order_id, recorded_at);
+
+CREATE TABLE part_usages (
+    id            TEXT PRIMARY KEY,
+    work_order_id TEXT NOT NULL REFERENCES work_orders(id),
+    billing       TEXT NOT NULL,
+    recorded_at   INTEGER NOT NULL,
+    supersedes    TEXT REFERENCES part_usages(id),
+    body          TEXT NOT NULL
+) STRICT;
+CREATE INDEX part_usages_by_work_order ON part_usages (work_order_id, recorded_at);
+
+CREATE TABLE blobs (
+    id         TEXT PRIMARY KEY,
+    bytes      BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE photos (
+    work_order_id TEXT NOT NULL REFERENCES work_orders(id),
+    blob_id       TEXT NOT NULL REFERENCES blobs(id),
+    item_key      TEXT NOT NULL DEFAULT '',
+    taken_at      INTEGER NOT NULL,
+    body          TEXT NOT NULL,
+    PRIMARY KEY (work_order_id, blob_id, item_key)
+) STRICT;
+
+CREATE TABLE sign_offs (
+    id            TEXT PRIMARY KEY,
+    work_order_id TEXT NOT NULL UNIQUE REFERENCES work_orders(id),
+    satisfaction  INTEGER NOT NULL CHECK (satisfaction BETWEEN 1 AND 5),
+    signed_at     INTEGER NOT NULL,
+    body          TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE notes (
+    id            TEXT PRIMARY KEY,
+    work_order_id TEXT NOT NULL REFERENCES work_orders(id),
+    written_at    INTEGER NOT NULL,
+    body          TEXT NOT NULL
+) STRICT;
+CREATE INDEX notes_by_work_order ON notes (work_order_id, written_at);
+
+CREATE TABLE parts_catalog (
+    part_number            TEXT PRIMARY KEY,
+    name                   TEXT NOT NULL,
+    needs_customer_approval INTEGER NOT NULL,
+    unit_price_cents       INTEGER NOT NULL
+) STRICT;
+
+-- What the device has done and the server has not yet confirmed. Written in the same
+-- transaction as the change it describes; sync reads it in seq order.
+CREATE TABLE outbox (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    mutation_id TEXT NOT NULL UNIQUE,
+    entity      TEXT NOT NULL,
+    entity_id   TEXT NOT NULL,
+    op          TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+) STRICT;
+CREATE INDEX outbox_by_entity ON outbox (entity_id);
+"#;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}

@@ -1,0 +1,286 @@
+//! User writes. Each one checks the domain's rules, writes its record and its outbox row in
+//! one transaction, and returns only after the commit is durable.
+
+use chrono::{DateTime, Utc};
+use fieldbook_domain::{
+    Answer, BlobId, ChecklistTemplate, FaultDraft, FaultRecord, InspectionResult, MutationId, Note, NoteId, PartDraft,
+    PartUsage, Photo, ResultId, RuleViolation, SignOff, SignOffDraft, StatusAction, UserId, WorkOrder, WorkOrderId,
+    WorkOrderStatus,
+    text::{optional_text, required_text},
+    visit::MAX_TEXT,
+};
+use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+use crate::codec::{from_json, millis, to_json};
+use crate::queries::load_visit;
+use crate::reference::{
+    insert_blob, insert_fault, insert_note, insert_part, insert_photo, insert_result, insert_sign_off, put_work_order,
+};
+use crate::{Result, Store, StoreError};
+
+/// An answer to a checklist item as the technician gives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAnswer {
+    pub work_order_id: WorkOrderId,
+    pub item_key: String,
+    pub answer: Answer,
+    pub note: String,
+    /// The earlier answer this one corrects, if any.
+    pub supersedes: Option<ResultId>,
+}
+
+/// The outbox row written beside every user write.
+fn enqueue<T: Serialize>(
+    tx: &Transaction<'_>,
+    entity: &str,
+    entity_id: &str,
+    op: &str,
+    payload: &T,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO outbox (mutation_id, entity, entity_id, op, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![MutationId::new().to_string(), entity, entity_id, op, to_json(payload), millis(now)],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn load_work_order(tx: &rusqlite::Connection, id: WorkOrderId) -> Result<WorkOrder> {
+    let body: Option<String> =
+        tx.query_row("SELECT body FROM work_orders WHERE id = ?1", [id.to_string()], |row| row.get(0)).optional()?;
+    match body {
+        Some(body) => from_json(&body),
+        None => Err(StoreError::NotFound { what: "work order", id: id.to_string() }),
+    }
+}
+
+fn load_template_of(tx: &rusqlite::Connection, work_order: &WorkOrder) -> Result<Option<ChecklistTemplate>> {
+    let Some(id) = work_order.template_id else { return Ok(None) };
+    let body: Option<String> =
+        tx.query_row("SELECT body FROM templates WHERE id = ?1", [id.to_string()], |row| row.get(0)).optional()?;
+    body.map(|b| from_json(&b)).transpose()
+}
+
+/// A correction may only replace a record of the same work order.
+fn check_supersedes(tx: &rusqlite::Connection, table: &str, id: Option<String>, work_order: WorkOrderId) -> Result<()> {
+    let Some(id) = id else { return Ok(()) };
+    let owner: Option<String> = tx
+        .query_row(&format!("SELECT work_order_id FROM {table} WHERE id = ?1"), [&id], |row| row.get(0))
+        .optional()?;
+    if owner.as_deref() == Some(work_order.to_string().as_str()) {
+        Ok(())
+    } else {
+        Err(RuleViolation::SupersedesForeignRecord(id).into())
+    }
+}
+
+/// Loads a work order that must still accept visit records (not signed, not closed).
+fn open_visit(tx: &Transaction<'_>, id: WorkOrderId) -> Result<WorkOrder> {
+    let work_order = load_work_order(tx, id)?;
+    work_order.ensure_accepts_visit_records()?;
+    let signed: bool =
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM sign_offs WHERE work_order_id = ?1)", [id.to_string()], |row| {
+            row.get(0)
+        })?;
+    if signed {
+        return Err(RuleViolation::VisitLocked(WorkOrderStatus::Completed).into());
+    }
+    Ok(work_order)
+}
+
+impl Store {
+    pub fn record_answer(&mut self, new: &NewAnswer, now: DateTime<Utc>) -> Result<InspectionResult> {
+        let tx = self.conn.transaction()?;
+        let work_order = open_visit(&tx, new.work_order_id)?;
+        let template = load_template_of(&tx, &work_order)?
+            .ok_or_else(|| RuleViolation::UnknownChecklistItem(new.item_key.clone()))?;
+        let assessment = template.assess(&new.item_key, &new.answer)?;
+        check_supersedes(&tx, "inspection_results", new.supersedes.map(|id| id.to_string()), work_order.id)?;
+        let result = InspectionResult {
+            id: ResultId::new(),
+            work_order_id: work_order.id,
+            item_key: new.item_key.clone(),
+            answer: new.answer.clone(),
+            assessment,
+            note: optional_text("note", &new.note, MAX_TEXT)?,
+            recorded_at: now,
+            supersedes: new.supersedes,
+        };
+        insert_result(&tx, &result)?;
+        enqueue(&tx, "inspection_result", &result.id.to_string(), "create", &result, now)?;
+        tx.commit()?;
+        Ok(result)
+    }
+
+    pub fn record_fault(
+        &mut self,
+        work_order_id: WorkOrderId,
+        draft: &FaultDraft,
+        now: DateTime<Utc>,
+    ) -> Result<FaultRecord> {
+        let tx = self.conn.transaction()?;
+        let work_order = open_visit(&tx, work_order_id)?;
+        let fault = FaultRecord::from_draft(work_order.id, draft, now)?;
+        check_supersedes(&tx, "fault_records", fault.supersedes.map(|id| id.to_string()), work_order.id)?;
+        insert_fault(&tx, &fault)?;
+        enqueue(&tx, "fault_record", &fault.id.to_string(), "create", &fault, now)?;
+        tx.commit()?;
+        Ok(fault)
+    }
+
+    pub fn record_part(
+        &mut self,
+        work_order_id: WorkOrderId,
+        draft: &PartDraft,
+        now: DateTime<Utc>,
+    ) -> Result<PartUsage> {
+        let tx = self.conn.transaction()?;
+        let work_order = open_visit(&tx, work_order_id)?;
+        let part = PartUsage::from_draft(work_order.id, draft, now)?;
+        check_supersedes(&tx, "part_usages", part.supersedes.map(|id| id.to_string()), work_order.id)?;
+        insert_part(&tx, &part)?;
+        enqueue(&tx, "part_usage", &part.id.to_string(), "create", &part, now)?;
+        tx.commit()?;
+        Ok(part)
+    }
+
+    /// Stores the photo's bytes (content-addressed) and attaches it to the visit, optionally to
+    /// one checklist item.
+    pub fn attach_photo(
+        &mut self,
+        work_order_id: WorkOrderId,
+        item_key: Option<&str>,
+        caption: &str,
+        bytes: &[u8],
+        taken_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Photo> {
+        let tx = self.conn.transaction()?;
+        let work_order = open_visit(&tx, work_order_id)?;
+        if let Some(key) = item_key {
+            let template = load_template_of(&tx, &work_order)?;
+            if template.as_ref().and_then(|t| t.item(key)).is_none() {
+                return Err(RuleViolation::UnknownChecklistItem(key.to_owned()).into());
+            }
+        }
+        let blob = BlobId::of_bytes(bytes);
+        let photo = Photo {
+            blob: blob.clone(),
+            work_order_id: work_order.id,
+            item_key: item_key.map(str::to_owned),
+            caption: optional_text("caption", caption, 500)?,
+            taken_at,
+        };
+        insert_blob(&tx, &blob, bytes, now)?;
+        if insert_photo(&tx, &photo)? == 1 {
+            enqueue(&tx, "photo", blob.as_str(), "attach", &photo, now)?;
+        }
+        tx.commit()?;
+        Ok(photo)
+    }
+
+    pub fn add_note(
+        &mut self,
+        work_order_id: WorkOrderId,
+        author: Option<UserId>,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Note> {
+        let tx = self.conn.transaction()?;
+        // Notes may be added to any work order on the device, even a closed one.
+        load_work_order(&tx, work_order_id)?;
+        let note = Note {
+            id: NoteId::new(),
+            work_order_id,
+            author,
+            text: required_text("note", text, MAX_TEXT)?,
+            written_at: now,
+        };
+        insert_note(&tx, &note)?;
+        enqueue(&tx, "note", &note.id.to_string(), "create", &note, now)?;
+        tx.commit()?;
+        Ok(note)
+    }
+
+    /// The customer signs: everything else must be complete, and the visit completes and locks
+    /// in the same transaction.
+    pub fn sign_off(
+        &mut self,
+        work_order_id: WorkOrderId,
+        draft: &SignOffDraft,
+        signature_png: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(SignOff, WorkOrder)> {
+        let tx = self.conn.transaction()?;
+        let mut work_order = open_visit(&tx, work_order_id)?;
+        let sign_off = SignOff::from_draft(work_order.id, draft, now)?;
+        if BlobId::of_bytes(signature_png) != sign_off.signature {
+            return Err(StoreError::Invalid(fieldbook_domain::InvalidInput::MalformedId {
+                what: "signature blob id (it must be the SHA-256 of the signature image)",
+                value: sign_off.signature.to_string(),
+            }));
+        }
+        let visit = load_visit(&tx, work_order.id)?;
+        let missing: Vec<_> =
+            visit.missing_for_completion().into_iter().filter(|m| *m != fieldbook_domain::Missing::SignOff).collect();
+        if !missing.is_empty() {
+            return Err(RuleViolation::Incomplete(missing).into());
+        }
+        work_order.status = work_order.status.apply(StatusAction::Complete)?;
+        work_order.completed_at = Some(now);
+        insert_blob(&tx, &sign_off.signature, signature_png, now)?;
+        insert_sign_off(&tx, &sign_off)?;
+        put_work_order(&tx, &work_order)?;
+        enqueue(&tx, "sign_off", &sign_off.id.to_string(), "create", &sign_off, now)?;
+        enqueue(
+            &tx,
+            "work_order",
+            &work_order.id.to_string(),
+            "status",
+            &StatusChange { action: StatusAction::Complete, at: now },
+            now,
+        )?;
+        tx.commit()?;
+        Ok((sign_off, work_order))
+    }
+
+    /// A technician's status step (set off, turn back, arrive, reopen). Completion goes through
+    /// [`Store::sign_off`].
+    pub fn change_status(
+        &mut self,
+        work_order_id: WorkOrderId,
+        action: StatusAction,
+        now: DateTime<Utc>,
+    ) -> Result<WorkOrder> {
+        let tx = self.conn.transaction()?;
+        let mut work_order = load_work_order(&tx, work_order_id)?;
+        if action == StatusAction::Complete {
+            let visit = load_visit(&tx, work_order.id)?;
+            let missing = visit.missing_for_completion();
+            if !missing.is_empty() {
+                return Err(RuleViolation::Incomplete(missing).into());
+            }
+        }
+        work_order.status = work_order.status.apply(action)?;
+        match action {
+            StatusAction::SetOff => {
+                work_order.responded_at.get_or_insert(now);
+            }
+            StatusAction::Arrive => work_order.arrived_at = Some(now),
+            StatusAction::Complete => work_order.completed_at = Some(now),
+            _ => {}
+        }
+        put_work_order(&tx, &work_order)?;
+        enqueue(&tx, "work_order", &work_order.id.to_string(), "status", &StatusChange { action, at: now }, now)?;
+        tx.commit()?;
+        Ok(work_order)
+    }
+}
+
+/// The outbox payload of a status step.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct StatusChange {
+    pub action: StatusAction,
+    pub at: DateTime<Utc>,
+}

@@ -1,0 +1,326 @@
+//! The store against a real SQLite file: ordering, search, writes with their outbox rows,
+//! durability across reopening, and refusals that leave nothing behind.
+
+use chrono::{DateTime, Duration, Utc};
+use fieldbook_demo::{DemoOptions, generate};
+use fieldbook_domain::*;
+use fieldbook_store::{ListQuery, NewAnswer, Store, StoreError};
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T10:00:00+08:00").unwrap().with_timezone(&Utc)
+}
+
+/// A store file holding the demo data of technician 1, and that technician's work orders.
+fn demo_store(dir: &tempfile::TempDir, work_orders: usize) -> (Store, fieldbook_demo::DemoData) {
+    let data = generate(&DemoOptions::new(work_orders, now()));
+    let mut store = Store::open(dir.path().join("device.sqlite")).unwrap();
+    store.import(&data.for_technician(data.technicians[0].id)).unwrap();
+    (store, data)
+}
+
+fn all(limit: u32) -> ListQuery {
+    ListQuery { limit, ..ListQuery::default() }
+}
+
+/// Counts every row a user write can add.
+fn footprint(store: &Store) -> [i64; 7] {
+    ["inspection_results", "fault_records", "part_usages", "photos", "sign_offs", "notes", "outbox"]
+        .map(|t| store.count(&format!("SELECT COUNT(*) FROM {t}")).unwrap())
+}
+
+/// Moves an assigned work order of the device to on-site through the technician's steps.
+fn on_site_work_order(store: &mut Store, with_template: bool) -> WorkOrder {
+    let (rows, _) =
+        store.list_work_orders(&ListQuery { statuses: vec![WorkOrderStatus::Assigned], ..all(10_000) }).unwrap();
+    let row =
+        rows.into_iter().find(|r| r.work_order.template_id.is_some() == with_template).expect("an assigned work order");
+    store.change_status(row.work_order.id, StatusAction::SetOff, now()).unwrap();
+    store.change_status(row.work_order.id, StatusAction::Arrive, now()).unwrap()
+}
+
+#[test]
+fn pragmas_make_every_commit_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = demo_store(&dir, 10);
+    assert_eq!(store.count("SELECT synchronous FROM pragma_synchronous").unwrap(), 2, "FULL");
+    assert_eq!(store.count("SELECT foreign_keys FROM pragma_foreign_keys").unwrap(), 1);
+    assert_eq!(store.count("SELECT journal_mode = 'wal' FROM pragma_journal_mode").unwrap(), 1);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn the_list_is_sorted_by_nearest_deadline_with_closed_work_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, data) = demo_store(&dir, 600);
+    let (rows, total) = store.list_work_orders(&all(10_000)).unwrap();
+    assert_eq!(total as usize, data.for_technician(data.technicians[0].id).work_orders.len());
+    assert_eq!(rows.len(), total as usize);
+    let dues: Vec<_> = rows.iter().map(|r| r.work_order.next_due()).collect();
+    let open = dues.iter().take_while(|d| d.is_some()).count();
+    assert!(open > 0 && open < rows.len(), "the demo has open and closed work");
+    assert!(dues[open..].iter().all(Option::is_none), "closed work orders come last");
+    assert!(dues[..open].windows(2).all(|w| w[0] <= w[1]), "open ones by nearest deadline");
+    for row in &rows[..open] {
+        assert!(row.work_order.status.is_open());
+    }
+    let (limited, total_again) = store.list_work_orders(&all(5)).unwrap();
+    assert_eq!(limited.len(), 5);
+    assert_eq!(total_again, total);
+    assert_eq!(limited[0].work_order.id, rows[0].work_order.id);
+}
+
+#[test]
+fn search_finds_customer_site_asset_and_number_in_either_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = demo_store(&dir, 300);
+    let (rows, _) = store.list_work_orders(&all(10_000)).unwrap();
+    let sample = &rows[7];
+    let search = |text: &str| {
+        let (found, total) = store.list_work_orders(&ListQuery { search: Some(text.into()), ..all(10_000) }).unwrap();
+        assert_eq!(found.len(), total as usize);
+        found
+    };
+    for text in [
+        sample.work_order.number.clone(),
+        sample.customer_name.clone(),
+        sample.site_name.clone(),
+        sample.asset.as_ref().unwrap().serial.clone(),
+    ] {
+        let found = search(&text);
+        assert!(found.iter().any(|r| r.work_order.id == sample.work_order.id), "searching {text}");
+        assert!(found.len() < rows.len() || text == sample.customer_name, "searching {text} narrows the list");
+    }
+    // Case does not matter for Latin text; Chinese substrings match.
+    let hotel = search("HARBOUR view");
+    assert!(!hotel.is_empty() && hotel.iter().all(|r| r.customer_name == "Harbour View Hotel"));
+    let hospital = search("人民医院");
+    assert!(!hospital.is_empty() && hospital.iter().all(|r| r.customer_name.contains("人民医院")));
+    // LIKE wildcards are searched for literally.
+    assert!(search("%").is_empty());
+    assert!(search("_").is_empty());
+    assert_eq!(search("   ").len(), rows.len(), "a blank search is no filter");
+}
+
+#[test]
+fn filters_by_status_and_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = demo_store(&dir, 300);
+    let query = ListQuery {
+        statuses: vec![WorkOrderStatus::Assigned, WorkOrderStatus::OnSite],
+        kinds: vec![WorkOrderKind::Repair],
+        ..all(10_000)
+    };
+    let (rows, total) = store.list_work_orders(&query).unwrap();
+    assert!(total > 0);
+    for row in rows {
+        assert!(matches!(row.work_order.status, WorkOrderStatus::Assigned | WorkOrderStatus::OnSite));
+        assert_eq!(row.work_order.kind, WorkOrderKind::Repair);
+    }
+}
+
+#[test]
+fn every_user_write_lands_with_exactly_one_outbox_row_and_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = demo_store(&dir, 60);
+    let before = store.outbox_len().unwrap();
+    let wo = on_site_work_order(&mut store, true);
+    let answer = store
+        .record_answer(
+            &NewAnswer {
+                work_order_id: wo.id,
+                item_key: "test.cabinet_temp".into(),
+                answer: Answer::Reading(61.5),
+                note: "风扇停转".into(),
+                supersedes: None,
+            },
+            now(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answer.assessment, Assessment::Abnormal, "61.5 °C is above the 45 °C limit");
+    let note = store.add_note(wo.id, None, "客户要求下周复查", now()).unwrap();
+    assert_eq!(store.outbox_len().unwrap(), before + 4, "set off, arrive, answer, note");
+    let outbox = store.outbox(100).unwrap();
+    for id in [answer.id.to_string(), note.id.to_string()] {
+        assert_eq!(outbox.iter().filter(|e| e.entity_id == id).count(), 1);
+    }
+    drop(store);
+
+    let store = Store::open(dir.path().join("device.sqlite")).unwrap();
+    let visit = store.visit(wo.id).unwrap();
+    assert_eq!(visit.work_order.status, WorkOrderStatus::OnSite);
+    assert_eq!(visit.work_order.arrived_at, Some(now()));
+    assert_eq!(visit.results, vec![answer]);
+    assert_eq!(visit.notes, vec![note]);
+}
+
+#[test]
+fn refused_writes_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = demo_store(&dir, 60);
+    let wo = on_site_work_order(&mut store, true);
+    let before = footprint(&store);
+    let answer = |key: &str, answer: Answer| NewAnswer {
+        work_order_id: wo.id,
+        item_key: key.into(),
+        answer,
+        note: String::new(),
+        supersedes: None,
+    };
+
+    let err =
+        store.record_answer(&answer("look.not_in_template", Answer::Check(CheckOutcome::Normal)), now()).unwrap_err();
+    assert!(matches!(err, StoreError::Rule(RuleViolation::UnknownChecklistItem(_))), "{err}");
+    let err = store.record_answer(&answer("test.cabinet_temp", Answer::Text("hot".into())), now()).unwrap_err();
+    assert!(err.to_string().contains("numeric reading"), "{err}");
+    let err = store.record_answer(&answer("test.meter_start", Answer::Text(" ".into())), now()).unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(InvalidInput::EmptyText { .. })), "{err}");
+
+    let part = PartDraft {
+        part_number: "HK-PSU-12V2A".into(),
+        name: "电源适配器".into(),
+        quantity: 0,
+        serial: String::new(),
+        billing: PartBilling::Warranty,
+        old_part_returned: true,
+        needs_customer_approval: false,
+        supersedes: None,
+    };
+    let err = store.record_part(wo.id, &part, now()).unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(InvalidInput::QuantityNotPositive(0))), "{err}");
+    let err = store.record_part(wo.id, &PartDraft { quantity: -3, ..part.clone() }, now()).unwrap_err();
+    assert!(err.to_string().contains("at least 1"), "{err}");
+
+    let fault = FaultDraft {
+        symptom: String::new(),
+        cause: String::new(),
+        action: "重启".into(),
+        result: String::new(),
+        category: String::new(),
+        started_at: None,
+        ended_at: None,
+        loaner_provided_at: None,
+        supersedes: None,
+    };
+    let err = store.record_fault(wo.id, &fault, now()).unwrap_err();
+    assert!(err.to_string().contains("symptom is required"), "{err}");
+
+    let signature = b"not a drawn signature".to_vec();
+    let draft = SignOffDraft {
+        signer_name: "王经理".into(),
+        opinion: String::new(),
+        satisfaction: 9,
+        signature: BlobId::of_bytes(&signature),
+    };
+    let err = store.sign_off(wo.id, &draft, &signature, now()).unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(InvalidInput::SatisfactionOutOfRange(9))), "{err}");
+    let err =
+        store.sign_off(wo.id, &SignOffDraft { satisfaction: 5, ..draft.clone() }, b"other bytes", now()).unwrap_err();
+    assert!(err.to_string().contains("SHA-256"), "{err}");
+    let err = store.sign_off(wo.id, &SignOffDraft { satisfaction: 5, ..draft }, &signature, now()).unwrap_err();
+    assert!(matches!(&err, StoreError::Rule(RuleViolation::Incomplete(missing)) if !missing.is_empty()), "{err}");
+
+    let err = store.add_note(WorkOrderId::new(), None, "x", now()).unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    let err = store.change_status(wo.id, StatusAction::SetOff, now()).unwrap_err();
+    assert!(matches!(err, StoreError::Rule(RuleViolation::RefusedTransition { .. })), "{err}");
+    let err = store.change_status(wo.id, StatusAction::Complete, now()).unwrap_err();
+    assert!(matches!(err, StoreError::Rule(RuleViolation::Incomplete(_))), "{err}");
+
+    assert_eq!(footprint(&store), before, "no refused write left a row behind");
+    assert_eq!(store.work_order(wo.id).unwrap().status, WorkOrderStatus::OnSite);
+}
+
+#[test]
+fn a_correction_must_name_a_record_of_the_same_work_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = demo_store(&dir, 300);
+    let first = on_site_work_order(&mut store, true);
+    let second = on_site_work_order(&mut store, true);
+    let new = |wo: WorkOrderId, supersedes| NewAnswer {
+        work_order_id: wo,
+        item_key: "look.four_no_dust".into(),
+        answer: Answer::Check(CheckOutcome::Abnormal),
+        note: String::new(),
+        supersedes,
+    };
+    let original = store.record_answer(&new(first.id, None), now()).unwrap();
+    let err = store.record_answer(&new(second.id, Some(original.id)), now()).unwrap_err();
+    assert!(matches!(err, StoreError::Rule(RuleViolation::SupersedesForeignRecord(_))), "{err}");
+    let fix = store.record_answer(&new(first.id, Some(original.id)), now() + Duration::minutes(1)).unwrap();
+    let visit = store.visit(first.id).unwrap();
+    assert_eq!(visit.results.len(), 2, "the original stays");
+    assert_eq!(visit.current_results()["look.four_no_dust"].id, fix.id);
+}
+
+#[test]
+fn a_whole_visit_completes_at_sign_off_and_then_refuses_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = demo_store(&dir, 60);
+    let wo = on_site_work_order(&mut store, true);
+    let template = store.template(wo.template_id.unwrap()).unwrap().unwrap();
+    for item in &template.items {
+        let answer = match &item.kind {
+            ItemKind::Check => Answer::Check(CheckOutcome::Normal),
+            ItemKind::Reading { min, .. } => Answer::Reading(min.unwrap_or(1.0)),
+            ItemKind::Text => Answer::Text("1234.5 kWh".into()),
+            ItemKind::Photo => Answer::PhotoAttached,
+        };
+        let new = NewAnswer {
+            work_order_id: wo.id,
+            item_key: item.key.clone(),
+            answer,
+            note: String::new(),
+            supersedes: None,
+        };
+        store.record_answer(&new, now()).unwrap();
+        if item.photo_required || matches!(item.kind, ItemKind::Photo) {
+            let photo = format!("photo of {}", item.key).into_bytes();
+            store.attach_photo(wo.id, Some(&item.key), "现场照片", &photo, now(), now()).unwrap();
+            // The same photo twice is stored once and queued once.
+            store.attach_photo(wo.id, Some(&item.key), "现场照片", &photo, now(), now()).unwrap();
+        }
+    }
+    let photos = store.count("SELECT COUNT(*) FROM photos").unwrap();
+    assert_eq!(store.count("SELECT COUNT(*) FROM outbox WHERE entity = 'photo'").unwrap(), photos);
+    let signature = fieldbook_demo::DEMO_SIGNATURE_PNG;
+    let draft = SignOffDraft {
+        signer_name: "王经理".into(),
+        opinion: "处理及时".into(),
+        satisfaction: 5,
+        signature: BlobId::of_bytes(signature),
+    };
+    let (sign_off, completed) = store.sign_off(wo.id, &draft, signature, now()).unwrap();
+    assert_eq!(completed.status, WorkOrderStatus::Completed);
+    assert_eq!(store.blob(&sign_off.signature).unwrap().as_deref(), Some(signature));
+    let before = footprint(&store);
+    let err = store
+        .record_answer(
+            &NewAnswer {
+                work_order_id: wo.id,
+                item_key: "look.four_no_dust".into(),
+                answer: Answer::Check(CheckOutcome::Abnormal),
+                note: String::new(),
+                supersedes: None,
+            },
+            now(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Rule(RuleViolation::VisitLocked(_))), "{err}");
+    assert!(store.sign_off(wo.id, &draft, signature, now()).is_err());
+    assert_eq!(footprint(&store), before);
+    let visit = store.visit(wo.id).unwrap();
+    assert_eq!(visit.missing_for_completion(), vec![]);
+    assert_eq!(visit.content_hash(), store.visit(wo.id).unwrap().content_hash());
+}
+
+#[test]
+fn importing_the_same_batch_twice_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, data) = demo_store(&dir, 200);
+    let before = footprint(&store);
+    let count = store.count("SELECT COUNT(*) FROM work_orders").unwrap();
+    store.import(&data.for_technician(data.technicians[0].id)).unwrap();
+    assert_eq!(footprint(&store), before);
+    assert_eq!(store.count("SELECT COUNT(*) FROM work_orders").unwrap(), count);
+    assert_eq!(store.outbox_len().unwrap(), 0, "imported data is not sent back");
+}

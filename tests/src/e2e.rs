@@ -1,0 +1,170 @@
+//! Starts the real Fieldbook binary under tauri-driver and hands out a WebDriver client.
+//!
+//! Pitfalls handled here (see shared/tauri-testing.md): tauri-driver runs in its own process
+//! group and the whole group is killed on drop, or WebKitWebDriver and the app keep the test's
+//! pipes open; session creation has a timeout and is retried with a fresh driver, because Xvfb
+//! now and then refuses a connection and the new-session call then hangs; both ports are held
+//! open together while picking them.
+
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The app binary to drive: `FIELDBOOK_APP` or the debug build with the bundled UI.
+pub fn app_binary() -> PathBuf {
+    std::env::var_os("FIELDBOOK_APP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::workspace_root().join("target/debug/fieldbook"))
+}
+
+fn two_free_ports() -> (u16, u16) {
+    let a = TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let b = TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    (a.local_addr().unwrap().port(), b.local_addr().unwrap().port())
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Ok(path) = std::env::var("TAURI_DRIVER") {
+        return path.into();
+    }
+    let home = std::env::var("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"));
+    let candidate = home.join("bin/tauri-driver");
+    if candidate.exists() { candidate } else { PathBuf::from("tauri-driver") }
+}
+
+/// A running app with a WebDriver session on it.
+pub struct Session {
+    pub client: Client,
+    driver: Child,
+}
+
+impl Session {
+    /// Launches the app with `FIELDBOOK_DATA_DIR=data_dir` and opens a session, retrying up
+    /// to three times with a fresh driver.
+    pub async fn start(data_dir: &Path) -> Result<Session, Error> {
+        let app = app_binary();
+        if !app.exists() {
+            return Err(format!("{} is missing; build it first (./dev build)", app.display()).into());
+        }
+        let mut last_error: Error = "no attempt made".into();
+        for attempt in 1..=3 {
+            let (port, native_port) = two_free_ports();
+            let mut driver = Command::new(tauri_driver())
+                .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+                .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
+                .env("FIELDBOOK_DATA_DIR", data_dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .map_err(|e| {
+                    format!("cannot start tauri-driver ({e}); install it with `cargo install tauri-driver`")
+                })?;
+            let connected = async {
+                wait_for_port(port, Duration::from_secs(10)).await?;
+                let capabilities = serde_json::json!({
+                    "browserName": "wry",
+                    "tauri:options": { "application": app.to_str().expect("the app path is UTF-8") }
+                });
+                let capabilities = capabilities.as_object().expect("an object").clone();
+                let client = tokio::time::timeout(
+                    Duration::from_secs(20),
+                    ClientBuilder::rustls()?.capabilities(capabilities).connect(&format!("http://127.0.0.1:{port}")),
+                )
+                .await
+                .map_err(|_| "the WebDriver session did not start within 20 s")??;
+                Ok::<Client, Error>(client)
+            }
+            .await;
+            match connected {
+                Ok(client) => return Ok(Session { client, driver }),
+                Err(err) => {
+                    eprintln!("attempt {attempt} to start the app failed: {err}");
+                    kill_group(&mut driver);
+                    last_error = err;
+                }
+            }
+        }
+        Err(last_error)
+    }
+
+    /// Ends the session and stops the app and its drivers.
+    pub async fn stop(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.client.clone().close()).await;
+        kill_group(&mut self.driver);
+    }
+
+    /// Waits until `css` matches at least one element and returns the first.
+    pub async fn wait_for(&self, css: &str) -> Result<Element, Error> {
+        Ok(self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await?)
+    }
+
+    /// Waits until the text of the first `css` element satisfies `check`, and returns it.
+    pub async fn wait_for_text(&self, css: &str, check: impl Fn(&str) -> bool) -> Result<String, Error> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if check(&text) {
+                return Ok(text);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{css} never showed the expected text; last seen: {text:?}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The texts of every element matching `css`.
+    pub async fn texts(&self, css: &str) -> Result<Vec<String>, Error> {
+        let mut texts = Vec::new();
+        for element in self.client.find_all(Locator::Css(css)).await? {
+            texts.push(element.text().await?);
+        }
+        Ok(texts)
+    }
+
+    pub async fn attr(&self, css: &str, name: &str) -> Result<Option<String>, Error> {
+        Ok(self.client.find(Locator::Css(css)).await?.attr(name).await?)
+    }
+
+    /// Runs `script` in the page and returns its result.
+    pub async fn eval(&self, script: &str) -> Result<serde_json::Value, Error> {
+        Ok(self.client.execute(script, vec![]).await?)
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        kill_group(&mut self.driver);
+    }
+}
+
+fn kill_group(child: &mut Child) {
+    // The driver leads its own process group; signalling the group reaches WebKitWebDriver and
+    // the app as well.
+    let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+async fn wait_for_port(port: u16, limit: Duration) -> Result<(), Error> {
+    let deadline = Instant::now() + limit;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        if Instant::now() > deadline {
+            return Err(format!("tauri-driver did not listen on port {port}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! End-to-end: the real Fieldbook binary, driven through tauri-driver and WebKitWebDriver
+//! under Xvfb, on a real store file. Run by `./dev test` (feature `e2e`).
+
+use std::sync::Arc;
+
+use fantoccini::Locator;
+use fieldbook_app::{App, SystemClock, WorkOrderQuery, WorkOrderSummary};
+use fieldbook_domain::{FaultLevel, WorkOrderStatus};
+use fieldbook_tests::demo_device;
+use fieldbook_tests::e2e::{Error, Session};
+
+/// The order the list groups statuses in (ui/src/features/work-orders/list-rows.ts).
+const GROUP_ORDER: [WorkOrderStatus; 8] = [
+    WorkOrderStatus::OnSite,
+    WorkOrderStatus::EnRoute,
+    WorkOrderStatus::Assigned,
+    WorkOrderStatus::New,
+    WorkOrderStatus::Returned,
+    WorkOrderStatus::Completed,
+    WorkOrderStatus::Approved,
+    WorkOrderStatus::Cancelled,
+];
+
+fn level_label(level: FaultLevel, zh: bool) -> &'static str {
+    match (level, zh) {
+        (FaultLevel::Critical, true) => "一级",
+        (FaultLevel::Major, true) => "二级",
+        (FaultLevel::Minor, true) => "三级",
+        (FaultLevel::Critical, false) => "Critical",
+        (FaultLevel::Major, false) => "Major",
+        (FaultLevel::Minor, false) => "Minor",
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_work_order_list_and_detail_in_chinese_and_english() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    demo_device(dir.path(), 60, "zh-CN");
+    // What the list must show, read through the app API from the same file.
+    let (expected, total) = {
+        let app = App::open(dir.path(), Arc::new(SystemClock))?;
+        let list = app.list_work_orders(WorkOrderQuery::default())?;
+        let mut items = list.items.clone();
+        items.sort_by_key(|i| GROUP_ORDER.iter().position(|s| *s == i.status));
+        (items, list.total)
+    };
+    let first: &WorkOrderSummary = &expected[0];
+    let detail = App::open(dir.path(), Arc::new(SystemClock))?.work_order_detail(&first.id)?;
+
+    let session = Session::start(dir.path()).await?;
+    // --- zh-CN, the stored language ---
+    session.wait_for_text("[data-testid=app-name]", |t| t == "现场服务记录").await?;
+    assert_eq!(session.eval("return document.documentElement.lang").await?, "zh-CN");
+    session.wait_for("[data-testid=wo-row]").await?;
+    let count = session.wait_for_text("[data-testid=list-count]", |t| t.contains(&total.to_string())).await?;
+    assert!(count.contains('张'), "the count is in Chinese: {count}");
+    let first_row = session.client.find(Locator::Css("[data-testid=wo-row]")).await?;
+    assert_eq!(
+        first_row.attr("data-number").await?.as_deref(),
+        Some(first.number.as_str()),
+        "most urgent of the first group first"
+    );
+    let row_text = first_row.text().await?;
+    assert!(row_text.contains(&first.customer_name), "{row_text}");
+    assert!(row_text.contains(level_label(first.fault_level, true)), "{row_text}");
+    let groups = session.texts("[data-testid=wo-group]").await?;
+    assert!(groups[0].contains("在现场"), "{groups:?}");
+    let time_left = session.texts("[data-testid=time-left]").await?;
+    assert!(time_left[0].chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{time_left:?}");
+
+    first_row.click().await?;
+    session.wait_for("[data-testid=wo-detail]").await?;
+    session.wait_for_text("[data-testid=detail-number]", |t| t.contains(&first.number)).await?;
+    let customer = session.wait_for_text("[data-testid=detail-customer]", |t| !t.is_empty()).await?;
+    assert!(customer.contains(&first.customer_name), "{customer}");
+    let phone = session.wait_for_text("[data-testid=detail-contact-phone]", |t| !t.is_empty()).await?;
+    assert!(phone.contains(&detail.contact_phone), "{phone}");
+    let symptom = session.wait_for_text("[data-testid=detail-symptom]", |t| !t.is_empty()).await?;
+    assert!(symptom.contains(&detail.summary.symptom), "{symptom}");
+    let status = session.wait_for_text("[data-testid=detail-status]", |t| !t.is_empty()).await?;
+    assert!(status.contains("在现场"), "{status}");
+    if let Some(template) = &detail.template {
+        let items = session.texts("[data-testid=checklist-item]").await?;
+        assert_eq!(items.len(), template.items.len());
+        assert!(items[0].contains(&template.items[0].label.zh), "{}", items[0]);
+    }
+
+    // --- switch to English: every screen follows ---
+    session.client.find(Locator::Css("[data-testid=lang-en]")).await?.click().await?;
+    session.wait_for_text("[data-testid=app-name]", |t| t == "Fieldbook").await?;
+    assert_eq!(session.eval("return document.documentElement.lang").await?, "en");
+    session.wait_for_text("[data-testid=detail-status]", |t| t.contains("On site")).await?;
+    let badge = session.wait_for_text("[data-testid=wo-detail] [data-testid=level-badge]", |t| !t.is_empty()).await?;
+    assert!(badge.contains(level_label(first.fault_level, false)), "{badge}");
+    if let Some(template) = &detail.template {
+        let items = session.texts("[data-testid=checklist-item]").await?;
+        assert!(items[0].contains(&template.items[0].label.en), "{}", items[0]);
+    }
+    session.client.find(Locator::Css("[data-testid=back]")).await?.click().await?;
+    session.wait_for("[data-testid=wo-list]").await?;
+    session.wait_for_text("[data-testid=wo-group]", |t| t.contains("On site")).await?;
+    session.wait_for_text("[data-testid=list-count]", |t| t.starts_with("Work orders")).await?;
+
+    // Search narrows the list to the matching work order.
+    let search = session.client.find(Locator::Css("[data-testid=search]")).await?;
+    search.send_keys(&first.number).await?;
+    session.wait_for_text("[data-testid=list-count]", |t| t.trim_end().ends_with(": 1")).await?;
+    let numbers: Vec<Option<String>> = {
+        let mut numbers = Vec::new();
+        for row in session.client.find_all(Locator::Css("[data-testid=wo-row]")).await? {
+            numbers.push(row.attr("data-number").await?);
+        }
+        numbers
+    };
+    assert_eq!(numbers, vec![Some(first.number.clone())]);
+    session.stop().await;
+
+    // The language choice survives a restart.
+    let session = Session::start(dir.path()).await?;
+    session.wait_for_text("[data-testid=app-name]", |t| t == "Fieldbook").await?;
+    session.stop().await;
+    Ok(())
+}

@@ -1,0 +1,61 @@
+// How checklist items and answers read in the current language.
+
+import type { Answer } from '$lib/bindings/Answer';
+import type { ChecklistTemplate } from '$lib/bindings/ChecklistTemplate';
+import type { ItemKind } from '$lib/bindings/ItemKind';
+import type { Missing } from '$lib/bindings/Missing';
+import { formatNumber, pick, t } from '$lib/i18n';
+
+/** "Reading in °C, 0 to 45", "Normal / abnormal check", … */
+export function describeItemKind(kind: ItemKind): string {
+  switch (kind.type) {
+    case 'check':
+      return t('item_kind.check');
+    case 'text':
+      return t('item_kind.text');
+    case 'photo':
+      return t('item_kind.photo');
+    case 'reading': {
+      const { unit, min, max } = kind;
+      if (min !== null && max !== null) {
+        return t('item_kind.reading_range', { unit, min: formatNumber(min), max: formatNumber(max) });
+      }
+      if (min !== null) return t('item_kind.reading_min', { unit, min: formatNumber(min) });
+      if (max !== null) return t('item_kind.reading_max', { unit, max: formatNumber(max) });
+      return t('item_kind.reading', { unit });
+    }
+  }
+}
+
+/** An answer as text; a reading carries the unit of its item. */
+export function describeAnswer(answer: Answer, kind: ItemKind): string {
+  switch (answer.type) {
+    case 'check':
+      return t(`answer.${answer.value}`);
+    case 'reading':
+      return t('answer.reading', {
+        value: formatNumber(answer.value),
+        unit: kind.type === 'reading' ? kind.unit : '',
+      }).trim();
+    case 'text':
+      return answer.value;
+    case 'photo_attached':
+      return t('answer.photo_attached');
+  }
+}
+
+/** What still blocks completion, naming the item by its label rather than its key. */
+export function describeMissing(missing: Missing, template: ChecklistTemplate | null): string {
+  const labelOf = (key: string) => {
+    const item = template?.items.find((candidate) => candidate.key === key);
+    return item ? pick(item.label) : key;
+  };
+  switch (missing.type) {
+    case 'required_item':
+      return t('missing.required_item', { item: labelOf(missing.key) });
+    case 'photo_for_item':
+      return t('missing.photo_for_item', { item: labelOf(missing.key) });
+    case 'sign_off':
+      return t('missing.sign_off');
+  }
+}
