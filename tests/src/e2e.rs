@@ -153,7 +153,7 @@ impl Drop for Session {
 fn kill_group(child: &mut Child) {
     // The driver leads its own process group; signalling the group reaches WebKitWebDriver and
     // the app as well.
-    let _ = Command::new("kill").args(["-KILL", &format!("-{}", child.id())]).status();
+    let _ = Command::new("kill").args(["-s", "KILL", "--", &format!("-{}", child.id())]).status();
     let _ = child.kill();
     let _ = child.wait();
 }

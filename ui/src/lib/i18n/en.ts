@@ -69,7 +69,7 @@ export const en = {
   'method.smell.hint': 'burning, odours',
   'method.test.hint': 'measured with instruments',
 
-  'standard.four_no': 'Four no’s',
+  'standard.four_no': "Four no's",
   'standard.six_no_leak': 'Six no-leaks',
   'standard.four_no.hint': 'no dust, no debris, no looseness, no oil stains',
   'standard.six_no_leak.hint': 'no leak of air, gas, ash, electricity, water or oil',
@@ -132,7 +132,7 @@ export const en = {
   'detail.reported_by': 'Reported by',
   'detail.reported_at': 'Reported at',
   'detail.billing': 'Billing basis',
-  'detail.instructions': 'Supervisor’s instructions',
+  'detail.instructions': "Supervisor's instructions",
   'detail.no_instructions': 'No instructions',
 
   'detail.asset': 'Equipment',
@@ -202,7 +202,7 @@ export const en = {
   'detail.sign_off_none': 'Not signed yet',
   'detail.signer': 'Signed by',
   'detail.signed_at': 'Signed at',
-  'detail.opinion': 'Customer’s opinion',
+  'detail.opinion': "Customer's opinion",
   'detail.satisfaction': 'Satisfaction',
   'detail.satisfaction_value': '{value} of 5',
 
@@ -212,5 +212,5 @@ export const en = {
   'detail.missing_none': 'Nothing missing: the visit can be completed.',
   'missing.required_item': 'Answer “{item}”',
   'missing.photo_for_item': 'Attach a photo to “{item}”',
-  'missing.sign_off': 'Get the customer’s sign-off',
+  'missing.sign_off': "Get the customer's sign-off",
 } as const satisfies Record<string, string>;
