@@ -12,7 +12,7 @@ use crate::checklist::{Answer, Assessment, ChecklistTemplate, ItemKind};
 use crate::error::InvalidInput;
 use crate::ids::{BlobId, FaultRecordId, NoteId, PartUsageId, ResultId, SignOffId, UserId, WorkOrderId};
 use crate::text::{optional_text, required_text};
-use crate::work_order::WorkOrder;
+use crate::work_order::{WorkOrder, WorkOrderKind};
 
 /// Longest free text accepted in one field.
 pub const MAX_TEXT: usize = 4000;
@@ -276,8 +276,14 @@ impl SignOff {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Missing {
-    RequiredItem { key: String },
-    PhotoForItem { key: String },
+    RequiredItem {
+        key: String,
+    },
+    PhotoForItem {
+        key: String,
+    },
+    /// A repair needs its fault record (故障处理记录).
+    FaultRecord,
     SignOff,
 }
 impl std::fmt::Display for Missing {
@@ -285,6 +291,7 @@ impl std::fmt::Display for Missing {
         match self {
             Missing::RequiredItem { key } => write!(f, "answer required item '{key}'"),
             Missing::PhotoForItem { key } => write!(f, "attach a photo to item '{key}'"),
+            Missing::FaultRecord => f.write_str("record the fault: symptom, cause and action taken"),
             Missing::SignOff => f.write_str("get the customer's sign-off"),
         }
     }
@@ -350,6 +357,9 @@ impl Visit {
                     missing.push(Missing::PhotoForItem { key: item.key.clone() });
                 }
             }
+        }
+        if self.work_order.kind == WorkOrderKind::Repair && self.current_faults().is_empty() {
+            missing.push(Missing::FaultRecord);
         }
         if self.sign_off.is_none() {
             missing.push(Missing::SignOff);
@@ -487,6 +497,28 @@ mod tests {
         let missing = v.missing_for_completion();
         assert!(missing.contains(&Missing::PhotoForItem { key: photo.item_key.unwrap() }));
         assert!(missing.contains(&Missing::SignOff));
+    }
+
+    #[test]
+    fn a_repair_needs_its_fault_record() {
+        let mut v = visit();
+        v.work_order.kind = WorkOrderKind::Repair;
+        answer_everything(&mut v);
+        sign(&mut v);
+        assert_eq!(v.missing_for_completion(), vec![Missing::FaultRecord]);
+        let draft = FaultDraft {
+            symptom: "无图像".into(),
+            cause: "电源老化".into(),
+            action: "更换电源".into(),
+            result: "恢复".into(),
+            category: "power".into(),
+            started_at: None,
+            ended_at: None,
+            loaner_provided_at: None,
+            supersedes: None,
+        };
+        v.faults.push(FaultRecord::from_draft(v.work_order.id, &draft, at("2026-11-20T10:30:00+08:00")).unwrap());
+        assert_eq!(v.missing_for_completion(), vec![]);
     }
 
     #[test]

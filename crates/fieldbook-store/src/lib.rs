@@ -49,12 +49,14 @@ impl From<fieldbook_domain::AnswerError> for StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The pragmas every connection runs with. `synchronous=FULL` makes each commit durable
-/// in WAL mode before it returns (NORMAL may lose the last commits on power loss).
+/// in WAL mode before it returns (NORMAL may lose the last commits on power loss); sorts and
+/// temporary indexes stay in memory rather than in temporary files.
 pub const PRAGMAS: &str = "
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = FULL;
     PRAGMA foreign_keys = ON;
     PRAGMA busy_timeout = 5000;
+    PRAGMA temp_store = MEMORY;
 ";
 
 /// A handle on the device's database.

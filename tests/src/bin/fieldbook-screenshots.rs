@@ -18,7 +18,17 @@ async fn main() -> Result<(), Error> {
         .unwrap_or_else(|| fieldbook_tests::workspace_root().join("docs/screenshots"));
     std::fs::create_dir_all(&out)?;
     let dir = tempfile::tempdir()?;
-    fieldbook_tests::demo_device(dir.path(), 60, "zh-CN");
+    let data = fieldbook_tests::demo_device(dir.path(), 60, "zh-CN");
+    // A visit with a checklist, for the checklist shots: on site if there is one.
+    let technician = data.technicians[0].id;
+    let mine: Vec<_> =
+        data.batch.work_orders.iter().filter(|w| w.assignee == Some(technician) && w.template_id.is_some()).collect();
+    let with_checklist = mine
+        .iter()
+        .find(|w| w.status == fieldbook_domain::WorkOrderStatus::OnSite)
+        .or_else(|| mine.first())
+        .expect("the demo has work orders with checklists")
+        .id;
     let session = Session::start(dir.path()).await?;
     for (locale, lang_button) in [("zh-CN", "lang-zh"), ("en", "lang-en")] {
         session.client.find(Locator::Css(&format!("[data-testid={lang_button}]"))).await?.click().await?;
@@ -37,6 +47,8 @@ async fn main() -> Result<(), Error> {
             session.wait_for("[data-testid=detail-checklist]").await?;
             settle().await;
             save(&session, &out, &format!("detail-{orientation}-{locale}.png")).await?;
+            session.eval(&format!("location.hash = '#/wo/{with_checklist}'")).await?;
+            session.wait_for("[data-testid=checklist-item]").await?;
             session.eval("document.querySelector('[data-testid=detail-checklist]').scrollIntoView()").await?;
             settle().await;
             save(&session, &out, &format!("checklist-{orientation}-{locale}.png")).await?;

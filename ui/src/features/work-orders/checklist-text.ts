@@ -57,5 +57,7 @@ export function describeMissing(missing: Missing, template: ChecklistTemplate | 
       return t('missing.photo_for_item', { item: labelOf(missing.key) });
     case 'sign_off':
       return t('missing.sign_off');
+    case 'fault_record':
+      return t('missing.fault_record');
   }
 }

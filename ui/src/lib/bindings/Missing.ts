@@ -3,4 +3,4 @@
 /**
  * Something that still blocks completing a visit.
  */
-export type Missing = { "type": "required_item", key: string, } | { "type": "photo_for_item", key: string, } | { "type": "sign_off" };
+export type Missing = { "type": "required_item", key: string, } | { "type": "photo_for_item", key: string, } | { "type": "fault_record" } | { "type": "sign_off" };

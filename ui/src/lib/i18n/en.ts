@@ -212,5 +212,6 @@ export const en = {
   'detail.missing_none': 'Nothing missing: the visit can be completed.',
   'missing.required_item': 'Answer “{item}”',
   'missing.photo_for_item': 'Attach a photo to “{item}”',
+  'missing.fault_record': 'Record the fault: symptom, cause and action taken',
   'missing.sign_off': "Get the customer's sign-off",
 } as const satisfies Record<string, string>;

@@ -211,5 +211,6 @@ export const zhCN: Messages = {
   'detail.missing_none': '已齐全，可以完成本次服务。',
   'missing.required_item': '填写“{item}”',
   'missing.photo_for_item': '为“{item}”拍照',
+  'missing.fault_record': '填写故障处理记录：故障现象、原因及处理措施',
   'missing.sign_off': '请客户签字确认',
 };
