@@ -69,18 +69,17 @@ fn the_domain_does_no_io() {
     }
 }
 
+const STORE_CRATES: [&str; 2] = ["fieldbook-store", "fieldbook-server-sqlite"];
+
 #[test]
-fn only_the_store_holds_device_sql() {
+fn only_the_store_crates_hold_sql() {
     for (name, deps) in crate_packages() {
-        if name != "fieldbook-store" {
-            assert!(
-                !deps.iter().any(|d| d == "rusqlite"),
-                "{name} depends on rusqlite; device SQL lives in fieldbook-store"
-            );
+        if !STORE_CRATES.contains(&name.as_str()) {
+            assert!(!deps.iter().any(|d| d == "rusqlite"), "{name} depends on rusqlite; SQL lives in the store crates");
         }
     }
     for file in rust_files(&root().join("crates")).into_iter().chain(rust_files(&root().join("src-tauri/src"))) {
-        if file.starts_with(root().join("crates/fieldbook-store")) {
+        if STORE_CRATES.iter().any(|c| file.starts_with(root().join("crates").join(c))) {
             continue;
         }
         let text = std::fs::read_to_string(&file).unwrap();
@@ -109,6 +108,24 @@ fn only_the_backend_module_imports_tauri_in_the_ui() {
         }
     }
     assert!(offenders.is_empty(), "only ui/src/lib/backend.ts may import @tauri-apps: {offenders:?}");
+}
+
+#[test]
+fn the_server_reaches_storage_only_through_the_trait() {
+    let (_, deps) = crate_packages().into_iter().find(|(name, _)| name == "fieldbook-server").unwrap();
+    assert!(deps.iter().any(|d| d == "fieldbook-server-db"));
+    // Only the command-line entry point names the SQLite backend.
+    for file in rust_files(&root().join("crates/fieldbook-server/src")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        if file.ends_with("main.rs") {
+            continue;
+        }
+        assert!(
+            !text.contains("fieldbook_server_sqlite"),
+            "{} names the SQLite backend; use the Database trait",
+            file.display()
+        );
+    }
 }
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

@@ -35,7 +35,8 @@ pub struct DemoOptions {
 
 impl DemoOptions {
     pub fn new(work_orders: usize, now: DateTime<Utc>) -> Self {
-        DemoOptions { work_orders: work_orders.clamp(1, 100_000), seed: 20261122, now, detailed_history: 200 }
+        // Up to 100,000 work orders for each of the three technicians.
+        DemoOptions { work_orders: work_orders.clamp(1, 300_000), seed: 20261122, now, detailed_history: 200 }
     }
 }
 
@@ -296,6 +297,8 @@ pub fn generate(options: &DemoOptions) -> DemoData {
             responded_at,
             arrived_at,
             completed_at,
+            status_note: (status == WorkOrderStatus::Returned).then(|| "缺少现场全景照片,请补拍后重新提交".to_owned()),
+            visit_version: 0,
         };
         if closed && detailed < options.detailed_history {
             detailed += 1;

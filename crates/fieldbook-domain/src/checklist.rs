@@ -11,6 +11,7 @@ use crate::work_order::named_enum;
 /// 听、摸、视、嗅、验: how an item is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// 听: running sound.
@@ -29,6 +30,7 @@ named_enum!(Method, "inspection method" { Listen = "listen", Touch = "touch", Lo
 /// The standard an item belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Standard {
     /// 四无: no dust, no debris, no looseness, no oil stains.
@@ -40,6 +42,7 @@ pub enum Standard {
 /// What kind of answer an item takes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum ItemKind {
     /// Normal / abnormal / not applicable.
@@ -54,6 +57,7 @@ pub enum ItemKind {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChecklistItem {
     /// Stable key, unique in its template (e.g. `look.cabinet_seal`).
     pub key: String,
@@ -69,6 +73,7 @@ pub struct ChecklistItem {
 /// A versioned checklist. A template in use is never edited: a change is a new version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChecklistTemplate {
     pub id: TemplateId,
     /// Stable code shared by all versions, e.g. `patrol.general`.
@@ -80,6 +85,7 @@ pub struct ChecklistTemplate {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckOutcome {
     Normal,
@@ -91,6 +97,7 @@ named_enum!(CheckOutcome, "check outcome" { Normal = "normal", Abnormal = "abnor
 /// A technician's answer to one item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "type", content = "value")]
 pub enum Answer {
     Check(CheckOutcome),
@@ -114,6 +121,7 @@ impl Answer {
 /// How an answered item stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Assessment {
     Normal,

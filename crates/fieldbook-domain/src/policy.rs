@@ -26,6 +26,7 @@ impl Clock for FixedClock {
 }
 
 /// How long a promise allows.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Allowance {
@@ -36,6 +37,7 @@ pub enum Allowance {
 }
 
 /// The promises for one fault level.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LevelPromise {
     /// 接报响应: acknowledge the report.
@@ -49,6 +51,7 @@ pub struct LevelPromise {
 }
 
 /// A contract's service-level policy.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServicePolicy {
     pub id: PolicyId,
@@ -64,6 +67,7 @@ pub struct ServicePolicy {
 /// The deadlines of one work order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deadlines {
     pub respond_by: DateTime<Utc>,
     pub arrive_by: DateTime<Utc>,
@@ -144,6 +148,7 @@ impl ServicePolicy {
 /// How a deadline stands at some instant, for the list's colours and countdowns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum DeadlineState {
     /// Done in time.

@@ -7,6 +7,7 @@ use crate::error::InvalidInput;
 /// A string in zh-CN and English.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Bilingual {
     pub zh: String,
     pub en: String,

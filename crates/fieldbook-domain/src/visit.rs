@@ -20,6 +20,7 @@ pub const MAX_TEXT: usize = 4000;
 /// One answer to one checklist item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InspectionResult {
     pub id: ResultId,
     pub work_order_id: WorkOrderId,
@@ -34,6 +35,7 @@ pub struct InspectionResult {
 /// 故障处理记录.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaultRecord {
     pub id: FaultRecordId,
     pub work_order_id: WorkOrderId,
@@ -52,6 +54,7 @@ pub struct FaultRecord {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum PartBilling {
     Warranty,
@@ -76,6 +79,7 @@ impl PartBilling {
 /// 备品备件 used on a visit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartUsage {
     pub id: PartUsageId,
     pub work_order_id: WorkOrderId,
@@ -93,6 +97,7 @@ pub struct PartUsage {
 /// 满意度, 1 (very unsatisfied) to 5 (very satisfied).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, type = "number"))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = u8))]
 #[serde(try_from = "i64", into = "u8")]
 pub struct Satisfaction(u8);
 
@@ -122,6 +127,7 @@ impl From<Satisfaction> for u8 {
 /// 用户签字确认: the customer's signature, opinion and rating.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignOff {
     pub id: SignOffId,
     pub work_order_id: WorkOrderId,
@@ -135,6 +141,7 @@ pub struct SignOff {
 /// A photo attached to the visit, optionally to one checklist item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Photo {
     pub blob: BlobId,
     pub work_order_id: WorkOrderId,
@@ -146,6 +153,7 @@ pub struct Photo {
 /// Notes are an append-only list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Note {
     pub id: NoteId,
     pub work_order_id: WorkOrderId,
@@ -157,6 +165,7 @@ pub struct Note {
 /// What a part-usage form holds before it is checked. Numbers arrive as the user typed them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartDraft {
     pub part_number: String,
     pub name: String,
@@ -199,6 +208,7 @@ impl PartUsage {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FaultDraft {
     pub symptom: String,
     pub cause: String,
@@ -245,6 +255,7 @@ impl FaultRecord {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignOffDraft {
     pub signer_name: String,
     pub opinion: String,
@@ -274,6 +285,7 @@ impl SignOff {
 /// Something that still blocks completing a visit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum Missing {
     RequiredItem {
@@ -418,6 +430,8 @@ mod tests {
             responded_at: Some(reported_at),
             arrived_at: Some(reported_at),
             completed_at: None,
+            status_note: None,
+            visit_version: 0,
         };
         Visit {
             work_order,

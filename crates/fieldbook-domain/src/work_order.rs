@@ -46,6 +46,7 @@ pub(crate) use named_enum;
 /// 故障等级. Sets the service-level deadlines through the contract's policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FaultLevel {
     /// 一级 / 重大故障: system down, service interrupted, or key data lost.
@@ -60,6 +61,7 @@ named_enum!(FaultLevel, "fault level" { Critical = "critical", Major = "major", 
 /// The kind of visit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WorkOrderKind {
     /// 维修
@@ -81,6 +83,7 @@ named_enum!(WorkOrderKind, "work order kind" {
 /// Who pays: 免费服务/三包, 合同服务 or 有偿服务.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BillingBasis {
     Warranty,
@@ -91,6 +94,7 @@ named_enum!(BillingBasis, "billing basis" { Warranty = "warranty", Contract = "c
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Technician,
@@ -102,6 +106,7 @@ named_enum!(Role, "role" { Technician = "technician", Supervisor = "supervisor",
 /// Where a work order stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WorkOrderStatus {
     /// Recorded from a call, nobody assigned yet.
@@ -125,6 +130,7 @@ named_enum!(WorkOrderStatus, "work order status" {
 /// What someone does to a work order's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StatusAction {
     Assign,
@@ -219,11 +225,13 @@ impl WorkOrderStatus {
 /// 甲方联系人: the person on site.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Contact {
     pub name: String,
     pub phone: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
     pub id: CustomerId,
@@ -232,6 +240,7 @@ pub struct Customer {
     pub policy_id: PolicyId,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Site {
     pub id: SiteId,
@@ -241,6 +250,7 @@ pub struct Site {
 }
 
 /// An installed piece of equipment (设备) with its warranty.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Asset {
     pub id: AssetId,
@@ -258,6 +268,7 @@ impl Asset {
 }
 
 /// A technician, supervisor or admin. Reports show name and staff number (工号).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     pub id: UserId,
@@ -267,6 +278,7 @@ pub struct User {
 }
 
 /// 维修任务书 / 报修单.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkOrder {
     pub id: WorkOrderId,
@@ -293,6 +305,13 @@ pub struct WorkOrder {
     pub responded_at: Option<DateTime<Utc>>,
     pub arrived_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Why a supervisor returned or cancelled it, shown to the technician.
+    #[serde(default)]
+    pub status_note: Option<String>,
+    /// How many times the visit was reopened after a return. Each version is signed once, so
+    /// version `v` is signed when `v + 1` sign-offs are on record.
+    #[serde(default)]
+    pub visit_version: u32,
 }
 
 impl WorkOrder {

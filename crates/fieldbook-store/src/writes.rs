@@ -269,6 +269,10 @@ impl Store {
             }
             StatusAction::Arrive => work_order.arrived_at = Some(now),
             StatusAction::Complete => work_order.completed_at = Some(now),
+            StatusAction::Reopen => {
+                work_order.completed_at = None;
+                work_order.visit_version += 1;
+            }
             _ => {}
         }
         put_work_order(&tx, &work_order)?;

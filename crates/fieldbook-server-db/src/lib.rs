@@ -1,0 +1,149 @@
+//! The server's storage, as a trait. Handlers see only [`Database`]; the binary chooses the
+//! backend (SQLite today, in `fieldbook-server-sqlite`; PostgreSQL can follow without touching
+//! a handler). Nothing here is specific to one SQL dialect, and the decisions every backend
+//! must make alike — which push mutations apply, what a supervisor's change does to a work
+//! order, who receives which change — are pure functions in [`rules`], so backends only store.
+//!
+//! Architecture invariant: no SQL in this crate.
+
+pub mod rules;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use fieldbook_domain::{
+    Asset, BlobId, ChecklistTemplate, Customer, InvalidInput, RuleViolation, ServicePolicy, Site, UserId, WorkOrder,
+    WorkOrderId,
+};
+use fieldbook_protocol::{
+    DeviceInfo, Mutation, PartCatalogEntry, PullResponse, PushResponse, UploadStatus, UserInfo, WorkOrderFilter,
+};
+use thiserror::Error;
+
+pub use rules::SupervisorChange;
+
+#[derive(Debug, Error)]
+pub enum DbError {
+    #[error("no {what} with id {id}")]
+    NotFound { what: &'static str, id: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    #[error(transparent)]
+    Rule(#[from] RuleViolation),
+    /// A push skipped mutation numbers: the device must send from `expected`.
+    #[error("mutations must continue from number {expected}, but this push starts at {got}; resend from {expected}")]
+    Gap { expected: u64, got: u64 },
+    /// A blob chunk that does not continue the upload where it stands.
+    #[error("this upload continues at byte {expected}, not {got}; resume from {expected}")]
+    WrongOffset { expected: u64, got: u64 },
+    #[error("the uploaded bytes hash to {actual}, not {expected}; the upload was discarded, send it again")]
+    HashMismatch { expected: String, actual: String },
+    #[error("the storage backend failed: {0}")]
+    Backend(String),
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+/// A user as stored, with the password hash (argon2id, PHC string).
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub info: UserInfo,
+    pub password_hash: String,
+}
+
+/// A device being enrolled; the token is stored only as its hash.
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    pub id: String,
+    pub user_id: UserId,
+    pub name: String,
+    pub token_hash: String,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+/// Reference data loaded in bulk (the demo set, a CSV import): all of it or none of it.
+#[derive(Debug, Clone, Default)]
+pub struct ReferenceBatch {
+    pub policies: Vec<ServicePolicy>,
+    pub customers: Vec<Customer>,
+    pub sites: Vec<Site>,
+    pub assets: Vec<Asset>,
+    pub templates: Vec<ChecklistTemplate>,
+    pub parts: Vec<PartCatalogEntry>,
+    /// Work orders with their deadlines already computed.
+    pub work_orders: Vec<WorkOrder>,
+}
+
+/// Everything the server stores.
+///
+/// Each method is one transaction. Methods that change a work order or its records append the
+/// change, in the same transaction, to the stream of every user who receives it: today the
+/// work order's assignee (supervisors read through the API). Each stream has its own version
+/// counter, so a reader after a cursor never skips a row that commits late.
+#[async_trait]
+pub trait Database: Send + Sync + 'static {
+    // Users and devices.
+    async fn create_user(&self, user: UserRecord) -> DbResult<UserInfo>;
+    async fn user_by_username(&self, username: &str) -> DbResult<Option<UserRecord>>;
+    async fn user(&self, id: UserId) -> DbResult<Option<UserInfo>>;
+    async fn users(&self) -> DbResult<Vec<UserInfo>>;
+    async fn set_user_disabled(&self, id: UserId, disabled: bool) -> DbResult<UserInfo>;
+    async fn create_device(&self, device: NewDevice) -> DbResult<DeviceInfo>;
+    /// The device holding this token hash, with its user, unless revoked.
+    async fn device_by_token(&self, token_hash: &str) -> DbResult<Option<(DeviceInfo, UserInfo)>>;
+    async fn devices(&self) -> DbResult<Vec<DeviceInfo>>;
+    async fn revoke_device(&self, id: &str, at: DateTime<Utc>) -> DbResult<DeviceInfo>;
+    /// Notes that the device synced (pushed or pulled) at `at`.
+    async fn record_sync(&self, device_id: &str, at: DateTime<Utc>) -> DbResult<()>;
+
+    // Reference data.
+    async fn import(&self, batch: ReferenceBatch) -> DbResult<()>;
+    async fn policy(&self, id: fieldbook_domain::PolicyId) -> DbResult<Option<ServicePolicy>>;
+    async fn policies(&self) -> DbResult<Vec<ServicePolicy>>;
+    async fn customer(&self, id: fieldbook_domain::CustomerId) -> DbResult<Option<Customer>>;
+    async fn customers(&self) -> DbResult<Vec<Customer>>;
+    async fn site(&self, id: fieldbook_domain::SiteId) -> DbResult<Option<Site>>;
+    async fn asset(&self, id: fieldbook_domain::AssetId) -> DbResult<Option<Asset>>;
+    async fn template(&self, id: fieldbook_domain::TemplateId) -> DbResult<Option<ChecklistTemplate>>;
+    async fn templates(&self) -> DbResult<Vec<ChecklistTemplate>>;
+    async fn parts(&self) -> DbResult<Vec<PartCatalogEntry>>;
+
+    // Work orders.
+    /// Stores a new work order (deadlines computed by the caller) and streams it.
+    async fn create_work_order(&self, work_order: WorkOrder) -> DbResult<WorkOrder>;
+    async fn work_order(&self, id: WorkOrderId) -> DbResult<Option<WorkOrder>>;
+    /// Work orders matching `filter`; with `team_of`, only those assigned to that supervisor's
+    /// technicians or unassigned.
+    async fn work_orders(&self, filter: &WorkOrderFilter, team_of: Option<UserId>) -> DbResult<Vec<WorkOrder>>;
+    /// Applies a supervisor's change through [`rules::apply_supervisor_change`] and streams it
+    /// (a reassignment streams a removal to the previous assignee).
+    async fn change_work_order(
+        &self,
+        id: WorkOrderId,
+        change: SupervisorChange,
+        at: DateTime<Utc>,
+    ) -> DbResult<WorkOrder>;
+
+    // Sync.
+    /// Stores a device's mutations exactly once each, in sequence order; see [`rules::plan_push`].
+    async fn push(
+        &self,
+        device: &DeviceInfo,
+        user: &UserInfo,
+        mutations: &[Mutation],
+        at: DateTime<Utc>,
+    ) -> DbResult<PushResponse>;
+    /// The caller's changes after `after`, oldest first, at most `limit`.
+    async fn pull(&self, user: UserId, after: u64, limit: u32) -> DbResult<PullResponse>;
+
+    // Blobs.
+    async fn missing_blobs(&self, ids: &[BlobId]) -> DbResult<Vec<BlobId>>;
+    /// Appends a chunk at `offset`; on the last chunk re-hashes the whole blob and stores it
+    /// only if the hash is its id.
+    async fn upload_chunk(&self, id: &BlobId, offset: u64, total: u64, bytes: &[u8]) -> DbResult<UploadStatus>;
+    async fn upload_status(&self, id: &BlobId) -> DbResult<Option<UploadStatus>>;
+    async fn blob(&self, id: &BlobId) -> DbResult<Option<Vec<u8>>>;
+    /// The work orders that reference a blob (photos and signatures), for authorization.
+    async fn blob_work_orders(&self, id: &BlobId) -> DbResult<Vec<WorkOrderId>>;
+}

@@ -1,0 +1,228 @@
+//! The decisions every storage backend makes alike, as pure functions over the stored state.
+
+use chrono::{DateTime, Utc};
+use fieldbook_domain::{
+    ChecklistTemplate, Role, RuleViolation, ServicePolicy, StatusAction, UserId, WorkOrder, WorkOrderStatus,
+};
+use fieldbook_protocol::{Mutation, MutationOp, Outcome, ReviewRequest, UpdateWorkOrder, UserInfo};
+
+use crate::DbError;
+
+/// A supervisor's change to a work order.
+#[derive(Debug, Clone)]
+pub enum SupervisorChange {
+    Assign(UserId),
+    Cancel { reason: String },
+    Update(UpdateWorkOrder),
+    Review(ReviewRequest),
+}
+
+/// What a supervisor's change does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupervisorEffect {
+    pub work_order: WorkOrder,
+    /// The technician who lost the work order by a reassignment; their stream gets a removal.
+    pub removed_from: Option<UserId>,
+}
+
+/// Applies a supervisor's change. The supervisor-owned fields (assignee, schedule, fault level
+/// and with it the deadlines, instructions) take the supervisor's value; status follows the
+/// state machine, and a cancel wins over anything not yet signed.
+pub fn apply_supervisor_change(
+    current: &WorkOrder,
+    change: &SupervisorChange,
+    policy: &ServicePolicy,
+    _at: DateTime<Utc>,
+) -> Result<SupervisorEffect, DbError> {
+    let mut next = current.clone();
+    let mut removed_from = None;
+    match change {
+        SupervisorChange::Assign(assignee) => {
+            next.status = current.status.apply(StatusAction::Assign)?;
+            if current.assignee.is_some_and(|previous| previous != *assignee) {
+                removed_from = current.assignee;
+            }
+            next.assignee = Some(*assignee);
+        }
+        SupervisorChange::Cancel { reason } => {
+            next.status = current.status.apply(StatusAction::Cancel)?;
+            next.status_note = Some(fieldbook_domain::text::required_text("reason", reason, 1000)?);
+        }
+        SupervisorChange::Update(update) => {
+            if !current.status.is_open() {
+                return Err(RuleViolation::VisitLocked(current.status).into());
+            }
+            if let Some(at) = update.scheduled_for {
+                next.scheduled_for = Some(at);
+            }
+            if let Some(level) = update.fault_level {
+                next.fault_level = level;
+                next.deadlines = policy.deadlines(level, current.reported_at);
+            }
+            if let Some(text) = &update.instructions {
+                next.instructions = fieldbook_domain::text::optional_text("instructions", text, 4000)?;
+            }
+        }
+        SupervisorChange::Review(ReviewRequest::Approve) => {
+            next.status = current.status.apply(StatusAction::Approve)?;
+            next.status_note = None;
+        }
+        SupervisorChange::Review(ReviewRequest::Return { reason }) => {
+            next.status = current.status.apply(StatusAction::Return)?;
+            next.status_note = Some(fieldbook_domain::text::required_text("reason", reason, 1000)?);
+        }
+    }
+    Ok(SupervisorEffect { work_order: next, removed_from })
+}
+
+/// How a pushed batch lines up with what the server already holds from the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushStep {
+    /// Stored by an earlier push: answer with the stored outcome.
+    AlreadyStored(u64),
+    /// New: check and apply.
+    Apply(u64),
+}
+
+/// Orders a push: mutation numbers must rise by one from wherever the batch starts; a batch may
+/// start at or before the next expected number (a retry of a push whose answer was lost), never
+/// after it.
+pub fn plan_push(last_seq: u64, mutations: &[Mutation]) -> Result<Vec<PushStep>, DbError> {
+    let Some(first) = mutations.first() else { return Ok(Vec::new()) };
+    if first.seq == 0 {
+        return Err(DbError::Conflict("mutation numbers start at 1".into()));
+    }
+    if first.seq > last_seq + 1 {
+        return Err(DbError::Gap { expected: last_seq + 1, got: first.seq });
+    }
+    for pair in mutations.windows(2) {
+        if pair[1].seq != pair[0].seq + 1 {
+            return Err(DbError::Gap { expected: pair[0].seq + 1, got: pair[1].seq });
+        }
+    }
+    Ok(mutations
+        .iter()
+        .map(|m| if m.seq <= last_seq { PushStep::AlreadyStored(m.seq) } else { PushStep::Apply(m.seq) })
+        .collect())
+}
+
+/// What applying one mutation changes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MutationEffect {
+    /// The work order after a status step.
+    pub work_order: Option<WorkOrder>,
+    /// The record to store (every op but a status step).
+    pub record: Option<MutationOp>,
+}
+
+fn rejected(code: &str, message: impl Into<String>) -> Outcome {
+    Outcome::Rejected { code: code.to_owned(), message: message.into() }
+}
+
+/// Checks one pushed mutation against the work order as the server holds it.
+///
+/// `signed` says whether the current version of the visit is signed (its sign-offs outnumber
+/// its `visit_version`: a reopened visit is signed anew). A refusal is an
+/// [`Outcome::Rejected`]: the mutation is acknowledged (never resent) and kept as a conflict.
+pub fn check_mutation(
+    user: &UserInfo,
+    work_order: Option<&WorkOrder>,
+    template: Option<&ChecklistTemplate>,
+    signed: bool,
+    op: &MutationOp,
+) -> Result<MutationEffect, Outcome> {
+    let Some(work_order) = work_order else {
+        return Err(rejected("not_found", format!("work order {} does not exist on the server", op.work_order_id())));
+    };
+    if work_order.assignee != Some(user.id) {
+        return Err(rejected(
+            "forbidden",
+            format!(
+                "work order {} is not assigned to {}; the change was kept as a conflict",
+                work_order.number, user.name
+            ),
+        ));
+    }
+    if let MutationOp::Status(step) = op {
+        if !step.action.allowed_for(Role::Technician) {
+            return Err(rejected("forbidden", format!("a technician cannot {} a work order", step.action)));
+        }
+        let mut next = work_order.clone();
+        next.status = work_order.status.apply(step.action).map_err(|e| rejected("rule_violation", e.to_string()))?;
+        match step.action {
+            StatusAction::SetOff => {
+                next.responded_at.get_or_insert(step.at);
+            }
+            StatusAction::Arrive => next.arrived_at = Some(step.at),
+            StatusAction::Complete => next.completed_at = Some(step.at),
+            StatusAction::Reopen => {
+                next.completed_at = None;
+                next.visit_version += 1;
+            }
+            _ => {}
+        }
+        return Ok(MutationEffect { work_order: Some(next), record: None });
+    }
+    // Notes may be added to any work order the technician holds; other facts only to a visit
+    // in progress (a returned one once reopened) and not yet signed.
+    if !matches!(op, MutationOp::Note(_)) {
+        if !work_order.status.accepts_visit_records() || signed {
+            let status = if signed { WorkOrderStatus::Completed } else { work_order.status };
+            return Err(rejected("visit_locked", RuleViolation::VisitLocked(status).to_string()));
+        }
+    }
+    if let MutationOp::InspectionResult(result) = op {
+        let Some(template) = template else {
+            return Err(rejected(
+                "rule_violation",
+                RuleViolation::UnknownChecklistItem(result.item_key.clone()).to_string(),
+            ));
+        };
+        match template.assess(&result.item_key, &result.answer) {
+            Ok(assessment) if assessment == result.assessment => {}
+            Ok(assessment) => {
+                return Err(rejected(
+                    "invalid_input",
+                    format!("item '{}' assesses as {assessment}, not {}", result.item_key, result.assessment),
+                ));
+            }
+            Err(e) => return Err(rejected("invalid_input", e.to_string())),
+        }
+    }
+    Ok(MutationEffect { work_order: None, record: Some(op.clone()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldbook_domain::*;
+    use fieldbook_protocol::StatusStep;
+
+    fn mutation(seq: u64) -> Mutation {
+        Mutation {
+            seq,
+            id: MutationId::new(),
+            op: MutationOp::Status(StatusStep {
+                work_order_id: WorkOrderId::new(),
+                action: StatusAction::SetOff,
+                at: Utc::now(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_push_continues_the_sequence_or_is_refused() {
+        let batch: Vec<_> = (4..=6).map(mutation).collect();
+        assert_eq!(plan_push(3, &batch).unwrap(), vec![PushStep::Apply(4), PushStep::Apply(5), PushStep::Apply(6)]);
+        // A retry of a push whose answer was lost.
+        assert_eq!(
+            plan_push(5, &batch).unwrap(),
+            vec![PushStep::AlreadyStored(4), PushStep::AlreadyStored(5), PushStep::Apply(6)]
+        );
+        assert!(matches!(plan_push(2, &batch), Err(DbError::Gap { expected: 3, got: 4 })));
+        let holed = vec![mutation(4), mutation(6)];
+        assert!(matches!(plan_push(3, &holed), Err(DbError::Gap { expected: 5, got: 6 })));
+        assert!(plan_push(0, &[mutation(0)]).is_err());
+        assert_eq!(plan_push(9, &[]).unwrap(), vec![]);
+    }
+}

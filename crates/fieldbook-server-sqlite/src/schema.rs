@@ -1,0 +1,172 @@
+//! The server schema. Migrations are only ever appended: a server may be upgraded from any
+//! earlier version, and it walks forward through every step in order.
+
+use rusqlite_migration::{M, Migrations};
+
+pub(crate) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+/// Times are Unix milliseconds (UTC); ids are UUID text (blob ids: SHA-256 hex); bodies are
+/// the domain or protocol value as JSON, with the columns that queries filter, sort or
+/// constrain on pulled out beside it.
+const V1: &str = r#"
+CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    name          TEXT NOT NULL,
+    staff_no      TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    supervisor_id TEXT REFERENCES users(id),
+    disabled      INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+    -- argon2id, PHC string.
+    password_hash TEXT NOT NULL
+) STRICT;
+CREATE INDEX users_by_supervisor ON users (supervisor_id);
+
+CREATE TABLE devices (
+    id           TEXT PRIMARY KEY,
+    user_id      TEXT NOT NULL REFERENCES users(id),
+    name         TEXT NOT NULL,
+    -- The bearer token's hash; the token itself is never stored.
+    token_hash   TEXT NOT NULL UNIQUE,
+    enrolled_at  INTEGER NOT NULL,
+    last_sync_at INTEGER,
+    revoked_at   INTEGER
+) STRICT;
+CREATE INDEX devices_by_user ON devices (user_id);
+
+CREATE TABLE policies (
+    id   TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE customers (
+    id        TEXT PRIMARY KEY,
+    name      TEXT NOT NULL,
+    policy_id TEXT NOT NULL REFERENCES policies(id),
+    body      TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE sites (
+    id          TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    body        TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE assets (
+    id      TEXT PRIMARY KEY,
+    site_id TEXT NOT NULL REFERENCES sites(id),
+    body    TEXT NOT NULL
+) STRICT;
+
+-- Insert-only: a template in use is never edited, a change is a new version.
+CREATE TABLE templates (
+    id      TEXT PRIMARY KEY,
+    code    TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body    TEXT NOT NULL,
+    UNIQUE (code, version)
+) STRICT;
+
+CREATE TABLE parts (
+    part_number             TEXT PRIMARY KEY,
+    name                    TEXT NOT NULL,
+    needs_customer_approval INTEGER NOT NULL CHECK (needs_customer_approval IN (0, 1)),
+    unit_price_cents        INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE work_orders (
+    id          TEXT PRIMARY KEY,
+    number      TEXT NOT NULL UNIQUE,
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    site_id     TEXT NOT NULL REFERENCES sites(id),
+    asset_id    TEXT REFERENCES assets(id),
+    template_id TEXT REFERENCES templates(id),
+    assignee_id TEXT REFERENCES users(id),
+    status      TEXT NOT NULL,
+    reported_at INTEGER NOT NULL,
+    body        TEXT NOT NULL
+) STRICT;
+-- The list sorts newest reported first, optionally within one status or one assignee.
+CREATE INDEX work_orders_by_reported ON work_orders (reported_at DESC);
+CREATE INDEX work_orders_by_status ON work_orders (status, reported_at DESC);
+CREATE INDEX work_orders_by_assignee ON work_orders (assignee_id, reported_at DESC);
+
+-- Each user's change stream: its own version counter, advanced in the transaction that
+-- appends the change, so a reader after a cursor never skips a row that commits late.
+CREATE TABLE streams (
+    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    version INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE changes (
+    user_id TEXT NOT NULL REFERENCES streams(user_id),
+    version INTEGER NOT NULL,
+    -- protocol::ChangeBody as JSON.
+    body    TEXT NOT NULL,
+    PRIMARY KEY (user_id, version)
+) STRICT;
+
+-- Visit records pushed by devices; append-only. `blob_id` is the photo's blob or the
+-- sign-off's signature, for deciding who may fetch a blob.
+CREATE TABLE records (
+    id            TEXT PRIMARY KEY,
+    work_order_id TEXT NOT NULL REFERENCES work_orders(id),
+    kind          TEXT NOT NULL,
+    blob_id       TEXT,
+    body          TEXT NOT NULL,
+    device_id     TEXT NOT NULL REFERENCES devices(id),
+    created_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX records_by_work_order ON records (work_order_id, kind);
+CREATE INDEX records_by_blob ON records (blob_id) WHERE blob_id IS NOT NULL;
+
+-- Every mutation a device pushed, with the outcome it was answered. `mutation_id` is NULL
+-- when the same mutation id had already been stored under another number (or device).
+CREATE TABLE mutations (
+    device_id   TEXT NOT NULL REFERENCES devices(id),
+    seq         INTEGER NOT NULL,
+    mutation_id TEXT UNIQUE,
+    outcome     TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (device_id, seq)
+) STRICT;
+
+-- Mutations refused for good, kept with their payload for people to see.
+CREATE TABLE conflicts (
+    id            INTEGER PRIMARY KEY,
+    device_id     TEXT NOT NULL REFERENCES devices(id),
+    seq           INTEGER NOT NULL,
+    user_id       TEXT NOT NULL REFERENCES users(id),
+    work_order_id TEXT NOT NULL,
+    op            TEXT NOT NULL,
+    code          TEXT NOT NULL,
+    message       TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    UNIQUE (device_id, seq)
+) STRICT;
+CREATE INDEX conflicts_by_work_order ON conflicts (work_order_id);
+
+CREATE TABLE blobs (
+    id         TEXT PRIMARY KEY,
+    bytes      BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE blob_uploads (
+    id         TEXT PRIMARY KEY,
+    total      INTEGER NOT NULL,
+    received   INTEGER NOT NULL,
+    data       BLOB NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+"#;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}

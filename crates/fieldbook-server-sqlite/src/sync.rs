@@ -1,0 +1,242 @@
+//! Push (a device's mutations, each stored exactly once) and pull (a user's change stream).
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+use chrono::{DateTime, Utc};
+use fieldbook_domain::{WorkOrder, WorkOrderId};
+use fieldbook_protocol::{
+    Change, ChangeBody, MAX_PULL_PAGE, Mutation, MutationOp, MutationOutcome, Outcome, PullResponse, PushResponse,
+    UserInfo,
+};
+use fieldbook_server_db::{DbError, DbResult, rules};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::codec::{SqlResult, from_json, int, millis, to_json, uint};
+use crate::work_orders::{self, Loader};
+
+/// What one push has read so far, so a batch of 500 mutations on a few work orders reads each
+/// work order, template and sign-off state once.
+struct PushState<'c> {
+    loader: Loader<'c>,
+    work_orders: HashMap<WorkOrderId, Option<WorkOrder>>,
+    signed: HashMap<WorkOrderId, bool>,
+}
+
+pub(crate) fn push(
+    conn: &Connection,
+    device_id: &str,
+    user: &UserInfo,
+    mutations: &[Mutation],
+    at: DateTime<Utc>,
+) -> DbResult<PushResponse> {
+    let known: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM devices WHERE id = ?1")
+        .db()?
+        .query_row([device_id], |row| row.get(0))
+        .optional()
+        .db()?;
+    if known.is_none() {
+        return Err(DbError::NotFound { what: "device", id: device_id.to_owned() });
+    }
+    let last_seq = uint(
+        conn.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM mutations WHERE device_id = ?1")
+            .db()?
+            .query_row([device_id], |row| row.get(0))
+            .db()?,
+    )?;
+    let plan = rules::plan_push(last_seq, mutations)?;
+    let mut state = PushState { loader: Loader::new(conn), work_orders: HashMap::new(), signed: HashMap::new() };
+    let mut outcomes = Vec::with_capacity(mutations.len());
+    for (step, mutation) in plan.into_iter().zip(mutations) {
+        let outcome = match step {
+            rules::PushStep::AlreadyStored(seq) => stored_outcome(conn, device_id, seq)?,
+            rules::PushStep::Apply(seq) => {
+                let mutation_id = mutation.id.to_string();
+                let seen: Option<i64> = conn
+                    .prepare_cached("SELECT 1 FROM mutations WHERE mutation_id = ?1")
+                    .db()?
+                    .query_row([&mutation_id], |row| row.get(0))
+                    .optional()
+                    .db()?;
+                // The same mutation already stored under another number: it changes nothing,
+                // but its number is used up (the id is kept only once).
+                let (outcome, stored_id) = match seen {
+                    Some(_) => (Outcome::AlreadyApplied, None),
+                    None => (apply(conn, &mut state, device_id, user, mutation, at)?, Some(mutation_id)),
+                };
+                conn.prepare_cached(
+                    "INSERT INTO mutations (device_id, seq, mutation_id, outcome, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .db()?
+                .execute(params![device_id, int(seq, "mutation number")?, stored_id, to_json(&outcome)?, millis(at)])
+                .db()?;
+                outcome
+            }
+        };
+        outcomes.push(MutationOutcome { seq: mutation.seq, outcome });
+    }
+    conn.prepare_cached("UPDATE devices SET last_sync_at = ?2 WHERE id = ?1")
+        .db()?
+        .execute(params![device_id, millis(at)])
+        .db()?;
+    let acked_through = mutations.last().map_or(last_seq, |m| m.seq.max(last_seq));
+    Ok(PushResponse { acked_through, outcomes })
+}
+
+/// The answer to a mutation an earlier push stored: applied then is `already_applied` now; a
+/// rejection stays a rejection.
+fn stored_outcome(conn: &Connection, device_id: &str, seq: u64) -> DbResult<Outcome> {
+    let stored: Option<String> = conn
+        .prepare_cached("SELECT outcome FROM mutations WHERE device_id = ?1 AND seq = ?2")
+        .db()?
+        .query_row(params![device_id, int(seq, "mutation number")?], |row| row.get(0))
+        .optional()
+        .db()?;
+    let stored = stored.ok_or_else(|| {
+        DbError::Backend(format!("mutation {seq} of device {device_id} is counted as stored but missing"))
+    })?;
+    Ok(match from_json::<Outcome>(&stored)? {
+        Outcome::Applied | Outcome::AlreadyApplied => Outcome::AlreadyApplied,
+        rejected @ Outcome::Rejected { .. } => rejected,
+    })
+}
+
+/// Checks a new mutation with [`rules::check_mutation`] and stores its effect, or the conflict.
+fn apply(
+    conn: &Connection,
+    state: &mut PushState<'_>,
+    device_id: &str,
+    user: &UserInfo,
+    mutation: &Mutation,
+    at: DateTime<Utc>,
+) -> DbResult<Outcome> {
+    let id = mutation.op.work_order_id();
+    if let Entry::Vacant(slot) = state.work_orders.entry(id) {
+        slot.insert(work_orders::load(conn, id)?);
+    }
+    let exists = state.work_orders.get(&id).is_some_and(Option::is_some);
+    if exists && !state.signed.contains_key(&id) {
+        // The current version is signed when its sign-offs outnumber its reopenings.
+        let sign_offs: i64 = conn
+            .prepare_cached("SELECT COUNT(*) FROM records WHERE work_order_id = ?1 AND kind = 'sign_off'")
+            .db()?
+            .query_row([id.to_string()], |row| row.get(0))
+            .db()?;
+        let version = state.work_orders.get(&id).and_then(Option::as_ref).map_or(0, |w| i64::from(w.visit_version));
+        state.signed.insert(id, sign_offs > version);
+    }
+    let work_order = state.work_orders.get(&id).and_then(Option::as_ref);
+    let template = match work_order.and_then(|w| w.template_id) {
+        Some(template_id) => state.loader.template(template_id)?,
+        None => None,
+    };
+    let signed = state.signed.get(&id).copied().unwrap_or(false);
+    let assignee = work_order.and_then(|w| w.assignee);
+    let checked = rules::check_mutation(user, work_order, template, signed, &mutation.op);
+    match checked {
+        Ok(effect) => {
+            if let Some(next) = effect.work_order {
+                if matches!(&mutation.op, MutationOp::Status(step) if step.action == fieldbook_domain::StatusAction::Reopen)
+                {
+                    state.signed.insert(id, false);
+                }
+                work_orders::put(conn, &next, true)?;
+                work_orders::stream_bundle(conn, &mut state.loader, &next)?;
+                state.work_orders.insert(id, Some(next));
+            }
+            if let Some(op) = effect.record
+                && insert_record(conn, &op, device_id, at)?
+            {
+                if matches!(op, MutationOp::SignOff(_)) {
+                    state.signed.insert(id, true);
+                }
+                if let Some(assignee) = assignee {
+                    work_orders::append(conn, assignee, &ChangeBody::Record { op })?;
+                }
+            }
+            Ok(Outcome::Applied)
+        }
+        Err(outcome) => {
+            let (code, message) = match &outcome {
+                Outcome::Rejected { code, message } => (code.as_str(), message.as_str()),
+                Outcome::Applied | Outcome::AlreadyApplied => ("rejected", "the change was not applied"),
+            };
+            conn.prepare_cached(
+                "INSERT INTO conflicts (device_id, seq, user_id, work_order_id, op, code, message, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .db()?
+            .execute(params![
+                device_id,
+                int(mutation.seq, "mutation number")?,
+                user.id.to_string(),
+                id.to_string(),
+                to_json(&mutation.op)?,
+                code,
+                message,
+                millis(at)
+            ])
+            .db()?;
+            Ok(outcome)
+        }
+    }
+}
+
+/// Stores a visit record under its own id (a photo, which has none, under its work order,
+/// blob and item). Returns whether it was new.
+fn insert_record(conn: &Connection, op: &MutationOp, device_id: &str, at: DateTime<Utc>) -> DbResult<bool> {
+    let (id, kind, blob, body) = match op {
+        MutationOp::InspectionResult(r) => (r.id.to_string(), "inspection_result", None, to_json(r)?),
+        MutationOp::FaultRecord(r) => (r.id.to_string(), "fault_record", None, to_json(r)?),
+        MutationOp::PartUsage(r) => (r.id.to_string(), "part_usage", None, to_json(r)?),
+        MutationOp::Photo(p) => (
+            format!("photo:{}:{}:{}", p.work_order_id, p.blob, p.item_key.as_deref().unwrap_or("")),
+            "photo",
+            Some(p.blob.to_string()),
+            to_json(p)?,
+        ),
+        MutationOp::Note(r) => (r.id.to_string(), "note", None, to_json(r)?),
+        MutationOp::SignOff(r) => (r.id.to_string(), "sign_off", Some(r.signature.to_string()), to_json(r)?),
+        MutationOp::Status(_) => {
+            return Err(DbError::Backend("a status step is not a record; the push rules returned it as one".into()));
+        }
+    };
+    let inserted = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO records (id, work_order_id, kind, blob_id, body, device_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .db()?
+        .execute(params![id, op.work_order_id().to_string(), kind, blob, body, device_id, millis(at)])
+        .db()?;
+    Ok(inserted == 1)
+}
+
+pub(crate) fn pull(
+    conn: &Connection,
+    user: fieldbook_domain::UserId,
+    after: u64,
+    limit: u32,
+) -> DbResult<PullResponse> {
+    let limit = limit.clamp(1, MAX_PULL_PAGE);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT version, body FROM changes WHERE user_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
+        )
+        .db()?;
+    let rows = stmt
+        .query_map(params![user.to_string(), i64::try_from(after).unwrap_or(i64::MAX), i64::from(limit) + 1], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()?;
+    let more = rows.len() > limit as usize;
+    let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
+    for (version, body) in rows.into_iter().take(limit as usize) {
+        changes.push(Change { version: uint(version)?, body: from_json(&body)? });
+    }
+    let cursor = changes.last().map_or(after, |c| c.version);
+    Ok(PullResponse { changes, cursor, more })
+}

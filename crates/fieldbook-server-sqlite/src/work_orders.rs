@@ -1,0 +1,297 @@
+//! Work orders, the bundles devices pull, and the per-user change streams.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fmt::Display;
+use std::hash::Hash;
+
+use chrono::{DateTime, Utc};
+use fieldbook_domain::{
+    Asset, AssetId, ChecklistTemplate, Customer, CustomerId, PolicyId, ServicePolicy, Site, SiteId, TemplateId, UserId,
+    WorkOrder, WorkOrderId,
+};
+use fieldbook_protocol::{ChangeBody, UserInfo, WorkOrderBundle, WorkOrderFilter};
+use fieldbook_server_db::{DbError, DbResult, SupervisorChange, rules};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use serde::de::DeserializeOwned;
+
+use crate::codec::{SqlResult, from_json, millis, sql_unique, to_json, uint};
+use crate::users;
+
+/// The default and the largest page of the work-order list.
+const DEFAULT_LIST: u32 = 500;
+const MAX_LIST: u32 = 5000;
+
+fn not_found(what: &'static str, id: impl Display) -> DbError {
+    DbError::NotFound { what, id: id.to_string() }
+}
+
+/// The JSON body of the row with this id, parsed.
+pub(crate) fn body_by_id<T: DeserializeOwned>(conn: &Connection, sql: &str, id: &str) -> DbResult<Option<T>> {
+    let body: Option<String> = conn.prepare_cached(sql).db()?.query_row([id], |row| row.get(0)).optional().db()?;
+    body.map(|b| from_json(&b)).transpose()
+}
+
+fn cached<'a, K, T>(
+    conn: &Connection,
+    cache: &'a mut HashMap<K, Option<T>>,
+    sql: &str,
+    id: K,
+) -> DbResult<Option<&'a T>>
+where
+    K: Hash + Eq + Copy + Display,
+    T: DeserializeOwned,
+{
+    let slot = match cache.entry(id) {
+        Entry::Occupied(slot) => slot.into_mut(),
+        Entry::Vacant(slot) => slot.insert(body_by_id(conn, sql, &id.to_string())?),
+    };
+    Ok(slot.as_ref())
+}
+
+/// Reads what bundles are made of, each row at most once per transaction.
+pub(crate) struct Loader<'c> {
+    conn: &'c Connection,
+    policies: HashMap<PolicyId, Option<ServicePolicy>>,
+    customers: HashMap<CustomerId, Option<Customer>>,
+    sites: HashMap<SiteId, Option<Site>>,
+    assets: HashMap<AssetId, Option<Asset>>,
+    templates: HashMap<TemplateId, Option<ChecklistTemplate>>,
+    users: HashMap<UserId, Option<UserInfo>>,
+}
+
+impl<'c> Loader<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> Self {
+        Loader {
+            conn,
+            policies: HashMap::new(),
+            customers: HashMap::new(),
+            sites: HashMap::new(),
+            assets: HashMap::new(),
+            templates: HashMap::new(),
+            users: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn policy(&mut self, id: PolicyId) -> DbResult<Option<&ServicePolicy>> {
+        cached(self.conn, &mut self.policies, "SELECT body FROM policies WHERE id = ?1", id)
+    }
+
+    pub(crate) fn customer(&mut self, id: CustomerId) -> DbResult<Option<&Customer>> {
+        cached(self.conn, &mut self.customers, "SELECT body FROM customers WHERE id = ?1", id)
+    }
+
+    pub(crate) fn template(&mut self, id: TemplateId) -> DbResult<Option<&ChecklistTemplate>> {
+        cached(self.conn, &mut self.templates, "SELECT body FROM templates WHERE id = ?1", id)
+    }
+
+    pub(crate) fn user(&mut self, id: UserId) -> DbResult<Option<&UserInfo>> {
+        let slot = match self.users.entry(id) {
+            Entry::Occupied(slot) => slot.into_mut(),
+            Entry::Vacant(slot) => slot.insert(users::user(self.conn, id)?),
+        };
+        Ok(slot.as_ref())
+    }
+
+    /// The policy of a work order's customer.
+    pub(crate) fn policy_of(&mut self, work_order: &WorkOrder) -> DbResult<ServicePolicy> {
+        let customer =
+            self.customer(work_order.customer_id)?.ok_or_else(|| not_found("customer", work_order.customer_id))?;
+        let policy_id = customer.policy_id;
+        self.policy(policy_id)?.cloned().ok_or_else(|| not_found("service policy", policy_id))
+    }
+
+    /// Everything a device needs to work on `work_order` offline. Fails with `NotFound` when
+    /// something it refers to is missing, so it also checks a work order's references.
+    pub(crate) fn bundle(&mut self, work_order: &WorkOrder) -> DbResult<WorkOrderBundle> {
+        let conn = self.conn;
+        let customer = self
+            .customer(work_order.customer_id)?
+            .cloned()
+            .ok_or_else(|| not_found("customer", work_order.customer_id))?;
+        let site = cached(conn, &mut self.sites, "SELECT body FROM sites WHERE id = ?1", work_order.site_id)?
+            .cloned()
+            .ok_or_else(|| not_found("site", work_order.site_id))?;
+        let asset = match work_order.asset_id {
+            Some(id) => Some(
+                cached(conn, &mut self.assets, "SELECT body FROM assets WHERE id = ?1", id)?
+                    .cloned()
+                    .ok_or_else(|| not_found("asset", id))?,
+            ),
+            None => None,
+        };
+        let template = match work_order.template_id {
+            Some(id) => Some(self.template(id)?.cloned().ok_or_else(|| not_found("checklist template", id))?),
+            None => None,
+        };
+        let policy =
+            self.policy(customer.policy_id)?.cloned().ok_or_else(|| not_found("service policy", customer.policy_id))?;
+        let assignee = match work_order.assignee {
+            Some(id) => Some(self.user(id)?.cloned().ok_or_else(|| not_found("user", id))?),
+            None => None,
+        };
+        Ok(WorkOrderBundle { work_order: work_order.clone(), customer, site, asset, template, policy, assignee })
+    }
+}
+
+/// Appends a change to a user's stream: the stream's version advances in this transaction and
+/// the change takes the new version.
+pub(crate) fn append(conn: &Connection, user: UserId, body: &ChangeBody) -> DbResult<u64> {
+    let user = user.to_string();
+    let version: i64 = conn
+        .prepare_cached(
+            "INSERT INTO streams (user_id, version) VALUES (?1, 1)
+             ON CONFLICT (user_id) DO UPDATE SET version = version + 1
+             RETURNING version",
+        )
+        .db()?
+        .query_row([&user], |row| row.get(0))
+        .db()?;
+    conn.prepare_cached("INSERT INTO changes (user_id, version, body) VALUES (?1, ?2, ?3)")
+        .db()?
+        .execute(params![user, version, to_json(body)?])
+        .db()?;
+    uint(version)
+}
+
+/// Streams a work order's bundle to its assignee, if it has one.
+pub(crate) fn stream_bundle(conn: &Connection, loader: &mut Loader<'_>, work_order: &WorkOrder) -> DbResult<()> {
+    if let Some(assignee) = work_order.assignee {
+        let bundle = loader.bundle(work_order)?;
+        append(conn, assignee, &ChangeBody::WorkOrder { bundle: Box::new(bundle) })?;
+    }
+    Ok(())
+}
+
+pub(crate) fn load(conn: &Connection, id: WorkOrderId) -> DbResult<Option<WorkOrder>> {
+    body_by_id(conn, "SELECT body FROM work_orders WHERE id = ?1", &id.to_string())
+}
+
+/// Inserts a work order, or with `replace` updates the stored one of the same id.
+pub(crate) fn put(conn: &Connection, work_order: &WorkOrder, replace: bool) -> DbResult<()> {
+    let sql = if replace {
+        "INSERT INTO work_orders (id, number, customer_id, site_id, asset_id, template_id, assignee_id, status, reported_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT (id) DO UPDATE SET
+             number = excluded.number, customer_id = excluded.customer_id, site_id = excluded.site_id,
+             asset_id = excluded.asset_id, template_id = excluded.template_id, assignee_id = excluded.assignee_id,
+             status = excluded.status, reported_at = excluded.reported_at, body = excluded.body"
+    } else {
+        "INSERT INTO work_orders (id, number, customer_id, site_id, asset_id, template_id, assignee_id, status, reported_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    };
+    let w = work_order;
+    conn.prepare_cached(sql)
+        .db()?
+        .execute(params![
+            w.id.to_string(),
+            w.number,
+            w.customer_id.to_string(),
+            w.site_id.to_string(),
+            w.asset_id.map(|id| id.to_string()),
+            w.template_id.map(|id| id.to_string()),
+            w.assignee.map(|id| id.to_string()),
+            w.status.as_str(),
+            millis(w.reported_at),
+            to_json(w)?,
+        ])
+        .map_err(|e| {
+            sql_unique(e, |column| match column {
+                "work_orders.number" => Some(format!(
+                    "work order number '{}' is already used by another work order; choose another",
+                    w.number
+                )),
+                "work_orders.id" => Some(format!("work order {} already exists", w.id)),
+                _ => None,
+            })
+        })?;
+    Ok(())
+}
+
+pub(crate) fn create(conn: &Connection, work_order: WorkOrder) -> DbResult<WorkOrder> {
+    let mut loader = Loader::new(conn);
+    // Checks every reference before anything is written.
+    let bundle = loader.bundle(&work_order)?;
+    put(conn, &work_order, false)?;
+    if let Some(assignee) = work_order.assignee {
+        append(conn, assignee, &ChangeBody::WorkOrder { bundle: Box::new(bundle) })?;
+    }
+    Ok(work_order)
+}
+
+/// Stores a work order from an import: new or changed ones are written and streamed to their
+/// assignee (a changed assignee gets a removal sent to the previous one); an unchanged one is
+/// left alone.
+pub(crate) fn import_one(conn: &Connection, loader: &mut Loader<'_>, work_order: &WorkOrder) -> DbResult<()> {
+    let existing = load(conn, work_order.id)?;
+    if existing.as_ref() == Some(work_order) {
+        return Ok(());
+    }
+    let bundle = loader.bundle(work_order)?;
+    put(conn, work_order, true)?;
+    if let Some(previous) = existing.and_then(|e| e.assignee)
+        && work_order.assignee != Some(previous)
+    {
+        append(conn, previous, &ChangeBody::Removed { work_order_id: work_order.id })?;
+    }
+    if let Some(assignee) = work_order.assignee {
+        append(conn, assignee, &ChangeBody::WorkOrder { bundle: Box::new(bundle) })?;
+    }
+    Ok(())
+}
+
+pub(crate) fn change(
+    conn: &Connection,
+    id: WorkOrderId,
+    change: SupervisorChange,
+    at: DateTime<Utc>,
+) -> DbResult<WorkOrder> {
+    let current = load(conn, id)?.ok_or_else(|| not_found("work order", id))?;
+    let mut loader = Loader::new(conn);
+    let policy = loader.policy_of(&current)?;
+    if let SupervisorChange::Assign(assignee) = &change {
+        loader.user(*assignee)?.ok_or_else(|| not_found("user", assignee))?;
+    }
+    let effect = rules::apply_supervisor_change(&current, &change, &policy, at)?;
+    let next = effect.work_order;
+    put(conn, &next, true)?;
+    if let Some(previous) = effect.removed_from {
+        append(conn, previous, &ChangeBody::Removed { work_order_id: id })?;
+    }
+    stream_bundle(conn, &mut loader, &next)?;
+    Ok(next)
+}
+
+pub(crate) fn list(conn: &Connection, filter: &WorkOrderFilter, team_of: Option<UserId>) -> DbResult<Vec<WorkOrder>> {
+    let limit = filter.limit.unwrap_or(DEFAULT_LIST).clamp(1, MAX_LIST);
+    let mut conditions = Vec::new();
+    let mut values = Vec::new();
+    if let Some(status) = filter.status {
+        values.push(status.as_str().to_owned());
+        conditions.push(format!("w.status = ?{}", values.len()));
+    }
+    if let Some(assignee) = filter.assignee {
+        values.push(assignee.to_string());
+        conditions.push(format!("w.assignee_id = ?{}", values.len()));
+    }
+    if let Some(supervisor) = team_of {
+        values.push(supervisor.to_string());
+        conditions.push(format!(
+            "(w.assignee_id IS NULL OR w.assignee_id IN (SELECT id FROM users WHERE supervisor_id = ?{}))",
+            values.len()
+        ));
+    }
+    let mut sql = String::from("SELECT w.body FROM work_orders w");
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    sql.push_str(&format!(" ORDER BY w.reported_at DESC, w.id DESC LIMIT {limit}"));
+    let mut stmt = conn.prepare_cached(&sql).db()?;
+    let bodies = stmt
+        .query_map(params_from_iter(values.iter()), |row| row.get::<_, String>(0))
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()?;
+    bodies.iter().map(|b| from_json(b)).collect()
+}

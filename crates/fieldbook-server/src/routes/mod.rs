@@ -1,0 +1,156 @@
+//! The HTTP API. Every handler is annotated for OpenAPI; the document at `/openapi.json` is
+//! generated from these annotations, never written by hand.
+
+mod admin;
+mod blobs;
+mod catalog;
+mod enroll;
+mod sync;
+mod work_orders;
+
+pub use admin::new_user_record;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use fieldbook_protocol::{Health, PROTOCOL_HEADER, PROTOCOL_VERSION};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Required, schema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::observe;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Fieldbook server", description = "Sync hub for Fieldbook devices and the supervisors' API."),
+    modifiers(&ProtocolAndAuth)
+)]
+struct ApiDoc;
+
+/// Operations that need no sign-in.
+const PUBLIC: &[&str] = &["/v1/enroll"];
+
+/// Adds the protocol header to every `/v1` operation and the bearer token to every one that
+/// needs a signed-in device.
+struct ProtocolAndAuth;
+
+impl utoipa::Modify for ProtocolAndAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if !path.starts_with("/v1/") {
+                continue;
+            }
+            let public = PUBLIC.contains(&path.as_str());
+            let operations: [&mut Option<Operation>; 5] =
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                let header = ParameterBuilder::new()
+                    .name(PROTOCOL_HEADER)
+                    .parameter_in(ParameterIn::Header)
+                    .required(Required::True)
+                    .description(Some("The Fieldbook protocol version the client speaks."))
+                    .schema(Some(
+                        schema::ObjectBuilder::new()
+                            .schema_type(schema::Type::Integer)
+                            .enum_values(Some([PROTOCOL_VERSION]))
+                            .build(),
+                    ))
+                    .build();
+                operation.parameters.get_or_insert_with(Vec::new).push(header);
+                if !public {
+                    operation.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                }
+            }
+        }
+    }
+}
+
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(enroll::enroll))
+        .routes(routes!(sync::push))
+        .routes(routes!(sync::pull))
+        .routes(routes!(blobs::missing))
+        .routes(routes!(blobs::upload, blobs::download))
+        .routes(routes!(blobs::status))
+        .routes(routes!(work_orders::list, work_orders::create))
+        .routes(routes!(work_orders::get, work_orders::update))
+        .routes(routes!(work_orders::assign))
+        .routes(routes!(work_orders::cancel))
+        .routes(routes!(work_orders::review))
+        .routes(routes!(catalog::templates, catalog::create_template))
+        .routes(routes!(catalog::parts, catalog::put_part))
+        .routes(routes!(catalog::policies, catalog::create_policy))
+        .routes(routes!(catalog::customers, catalog::create_customer))
+        .routes(routes!(catalog::create_site))
+        .routes(routes!(catalog::create_asset))
+        .routes(routes!(admin::users, admin::create_user))
+        .routes(routes!(admin::disable_user))
+        .routes(routes!(admin::enable_user))
+        .routes(routes!(admin::devices))
+        .routes(routes!(admin::revoke_device))
+}
+
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = api().split_for_parts();
+    let (_, health_doc) = OpenApiRouter::<AppState>::new().routes(routes!(healthz)).split_for_parts();
+    doc.merge(health_doc);
+    doc
+}
+
+pub(crate) fn router(state: AppState) -> axum::Router {
+    let (api, _) = api().split_for_parts();
+    let body_limit = state.config.max_body_bytes;
+    let doc = openapi();
+    // Install the metrics recorder before the first request is counted.
+    observe::prometheus();
+    // Bodies are limited where they are read (JSON and blob chunks), so an oversized body is
+    // answered as JSON like every other error.
+    let api = api
+        .layer(axum::middleware::from_fn(observe::require_protocol))
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit));
+    axum::Router::new()
+        .merge(api)
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(move || async move { Json(doc.clone()) }))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(observe::record_metrics))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Liveness and the protocol version this server speaks.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok".into(), protocol: PROTOCOL_VERSION, version: env!("CARGO_PKG_VERSION").into() })
+}
+
+async fn metrics() -> impl IntoResponse {
+    ([("content-type", "text/plain; version=0.0.4")], observe::prometheus().render())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see /openapi.json for the API")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method; see /openapi.json",
+    )
+}

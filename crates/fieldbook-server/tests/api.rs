@@ -1,0 +1,472 @@
+//! The server over HTTP on a loopback port, with a real SQLite file: every endpoint's happy
+//! path, the sync guarantees (idempotent pushes, gaps refused, ordered pulls, reassignment),
+//! and bad input answered with `{code, message}` and no change.
+
+mod support;
+
+use chrono::Utc;
+use fieldbook_domain::*;
+use fieldbook_protocol::{ChangeBody, Mutation, MutationOp, StatusStep, WorkOrderBundle};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::{Client, Server};
+
+/// The newest state of each work order in a pulled stream, minus removed ones.
+fn current(changes: &[fieldbook_protocol::Change]) -> std::collections::BTreeMap<WorkOrderId, WorkOrderBundle> {
+    let mut map = std::collections::BTreeMap::new();
+    for change in changes {
+        match &change.body {
+            ChangeBody::WorkOrder { bundle } => {
+                map.insert(bundle.work_order.id, (**bundle).clone());
+            }
+            ChangeBody::Removed { work_order_id } => {
+                map.remove(work_order_id);
+            }
+            ChangeBody::Record { .. } => {}
+        }
+    }
+    map
+}
+
+/// An assigned work order of `client` with a checklist.
+async fn assigned_with_checklist(client: &Client) -> WorkOrderBundle {
+    current(&client.pull_all().await)
+        .into_values()
+        .find(|b| b.work_order.status == WorkOrderStatus::Assigned && b.template.is_some())
+        .expect("the demo gives each technician an assigned work order with a checklist")
+}
+
+fn step(seq: u64, work_order_id: WorkOrderId, action: StatusAction) -> Mutation {
+    Mutation {
+        seq,
+        id: MutationId::new(),
+        op: MutationOp::Status(StatusStep { work_order_id, action, at: Utc::now() }),
+    }
+}
+
+fn note(seq: u64, work_order_id: WorkOrderId, text: &str) -> Mutation {
+    Mutation {
+        seq,
+        id: MutationId::new(),
+        op: MutationOp::Note(Note {
+            id: NoteId::new(),
+            work_order_id,
+            author: None,
+            text: text.into(),
+            written_at: Utc::now(),
+        }),
+    }
+}
+
+fn answer(seq: u64, bundle: &WorkOrderBundle, item: &ChecklistItem) -> Mutation {
+    let answer = match &item.kind {
+        ItemKind::Check => Answer::Check(CheckOutcome::Normal),
+        ItemKind::Reading { min, .. } => Answer::Reading(min.unwrap_or(1.0)),
+        ItemKind::Text => Answer::Text("1234.5 kWh".into()),
+        ItemKind::Photo => Answer::PhotoAttached,
+    };
+    let assessment = bundle.template.as_ref().unwrap().assess(&item.key, &answer).unwrap();
+    Mutation {
+        seq,
+        id: MutationId::new(),
+        op: MutationOp::InspectionResult(InspectionResult {
+            id: ResultId::new(),
+            work_order_id: bundle.work_order.id,
+            item_key: item.key.clone(),
+            answer,
+            assessment,
+            note: String::new(),
+            recorded_at: Utc::now(),
+            supersedes: None,
+        }),
+    }
+}
+
+async fn push(client: &Client, mutations: &[Mutation]) -> (StatusCode, Value) {
+    client.post("/v1/sync/push", json!({ "mutations": mutations })).await
+}
+
+async fn upload(client: &Client, bytes: &[u8], chunk: usize) -> BlobId {
+    let id = BlobId::of_bytes(bytes);
+    for (i, part) in bytes.chunks(chunk).enumerate() {
+        let response = client
+            .request(Method::PUT, &format!("/v1/blobs/{id}?offset={}&total={}", i * chunk, bytes.len()))
+            .body(part.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+    }
+    id
+}
+
+#[tokio::test]
+async fn health_metrics_and_openapi_are_served() {
+    let server = Server::start().await;
+    let anonymous = Client::anonymous(&server.base);
+    let (status, body) = anonymous.get("/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["protocol"], 1);
+    let (status, doc) = anonymous.get("/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/v1/enroll",
+        "/v1/sync/push",
+        "/v1/sync/pull",
+        "/v1/blobs/{id}",
+        "/v1/work-orders/{id}/review",
+        "/v1/devices/{id}/revoke",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    let tech = server.client("tech1").await;
+    tech.pull_all().await;
+    let metrics = Server::http().get(format!("{}/metrics", server.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("fieldbook_http_requests_total"), "{metrics}");
+    assert!(metrics.contains("fieldbook_sync_pulls_total"));
+}
+
+#[tokio::test]
+async fn a_whole_visit_syncs_and_a_second_device_of_the_technician_receives_it() {
+    let server = Server::start().await;
+    let tablet = server.client("tech1").await;
+    let bundle = assigned_with_checklist(&tablet).await;
+    let template = bundle.template.clone().unwrap();
+    let wo = bundle.work_order.id;
+    let mut mutations = vec![step(1, wo, StatusAction::SetOff), step(2, wo, StatusAction::Arrive)];
+    for item in &template.items {
+        mutations.push(answer(mutations.len() as u64 + 1, &bundle, item));
+    }
+    let photo = b"\x89PNG photo bytes of the cabinet".repeat(100);
+    let blob = upload(&tablet, &photo, 1000).await;
+    let photo_item = template.items.iter().find(|i| i.photo_required).map(|i| i.key.clone());
+    mutations.push(Mutation {
+        seq: mutations.len() as u64 + 1,
+        id: MutationId::new(),
+        op: MutationOp::Photo(Photo {
+            blob: blob.clone(),
+            work_order_id: wo,
+            item_key: photo_item,
+            caption: "机柜 🔧".into(),
+            taken_at: Utc::now(),
+        }),
+    });
+    mutations.push(note(mutations.len() as u64 + 1, wo, "客户要求下周复查 👍"));
+    let signature = b"signature png".to_vec();
+    let signature_id = upload(&tablet, &signature, 5).await;
+    mutations.push(Mutation {
+        seq: mutations.len() as u64 + 1,
+        id: MutationId::new(),
+        op: MutationOp::SignOff(SignOff {
+            id: SignOffId::new(),
+            work_order_id: wo,
+            signer_name: "王经理".into(),
+            opinion: "满意 😊".into(),
+            satisfaction: Satisfaction::try_from(5).unwrap(),
+            signature: signature_id.clone(),
+            signed_at: Utc::now(),
+        }),
+    });
+    mutations.push(step(mutations.len() as u64 + 1, wo, StatusAction::Complete));
+    let (status, body) = push(&tablet, &mutations).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["acked_through"], mutations.len());
+    assert!(body["outcomes"].as_array().unwrap().iter().all(|o| o["outcome"] == "applied"), "{body}");
+
+    // Another device of the same technician receives every record, text intact.
+    let phone = server.client("tech1").await;
+    let changes = phone.pull_all().await;
+    let state = current(&changes);
+    assert_eq!(state[&wo].work_order.status, WorkOrderStatus::Completed);
+    let records: Vec<&MutationOp> = changes
+        .iter()
+        .filter_map(|c| match &c.body {
+            ChangeBody::Record { op } if op.work_order_id() == wo => Some(op),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(records.len(), template.items.len() + 3, "answers, photo, note, sign-off");
+    assert!(records.iter().any(|op| matches!(op, MutationOp::Note(n) if n.text == "客户要求下周复查 👍")));
+    assert!(records.iter().any(|op| matches!(op, MutationOp::SignOff(s) if s.opinion == "满意 😊")));
+    let bytes = phone.request(Method::GET, &format!("/v1/blobs/{blob}")).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(bytes.as_ref(), photo.as_slice());
+
+    // The supervisor sees it completed and returns it; the technician's stream carries the reason.
+    let supervisor = server.client("supervisor").await;
+    let (status, body) = supervisor
+        .post(&format!("/v1/work-orders/{wo}/review"), json!({"decision": "return", "reason": "缺少全景照片"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "returned");
+    let state = current(&phone.pull_all().await);
+    assert_eq!(state[&wo].work_order.status_note.as_deref(), Some("缺少全景照片"));
+    let (status, body) = supervisor.post(&format!("/v1/work-orders/{wo}/review"), json!({"decision": "approve"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a returned visit is not approved before it is completed again: {body}");
+    assert_eq!(body["code"], "rule_violation");
+}
+
+#[tokio::test]
+async fn the_same_push_twice_or_retried_after_a_lost_answer_stores_it_once() {
+    let server = Server::start().await;
+    let tablet = server.client("tech1").await;
+    let wo = assigned_with_checklist(&tablet).await.work_order.id;
+    let batch = vec![step(1, wo, StatusAction::SetOff), note(2, wo, "first"), note(3, wo, "second")];
+    let (status, first) = push(&tablet, &batch).await;
+    assert_eq!(status, StatusCode::OK);
+    let after_one = server.dump();
+    // The same batch again: as if the answer never arrived.
+    let (status, again) = push(&tablet, &batch).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["acked_through"], 3);
+    assert!(again["outcomes"].as_array().unwrap().iter().all(|o| o["outcome"] == "already_applied"), "{again}");
+    assert_eq!(server.dump(), after_one, "the database is exactly as after one push");
+    // A retry that overlaps: the first two again plus a new one.
+    let overlap = vec![batch[1].clone(), batch[2].clone(), note(4, wo, "third")];
+    let (status, body) = push(&tablet, &overlap).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["outcomes"][2]["outcome"], "applied");
+    assert_eq!(body["outcomes"][0]["outcome"], "already_applied");
+    assert_ne!(first, body);
+    // A gap is refused and changes nothing.
+    let before = server.dump();
+    let (status, body) = push(&tablet, &[note(9, wo, "too far")]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["code"], "sequence_gap");
+    assert!(body["message"].as_str().unwrap().contains('5'), "{body}");
+    assert_eq!(server.dump(), before);
+}
+
+#[tokio::test]
+async fn reassignment_removes_the_work_order_from_the_old_technicians_stream() {
+    let server = Server::start().await;
+    let tech1 = server.client("tech1").await;
+    let tech2 = server.client("tech2").await;
+    let supervisor = server.client("supervisor").await;
+    let wo = assigned_with_checklist(&tech1).await.work_order.id;
+    let (status, body) =
+        supervisor.post(&format!("/v1/work-orders/{wo}/assign"), json!({"assignee": tech2.user.id})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!current(&tech1.pull_all().await).contains_key(&wo));
+    assert!(current(&tech2.pull_all().await).contains_key(&wo));
+    // tech1's device, still offline with the old assignment, pushes a note: kept as a conflict.
+    let (status, body) = push(&tech1, &[note(1, wo, "offline note")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["outcomes"][0]["outcome"], "rejected");
+    assert_eq!(body["outcomes"][0]["code"], "forbidden");
+    // A cancel wins, and a later answer is refused as locked.
+    let (status, _) = supervisor.post(&format!("/v1/work-orders/{wo}/cancel"), json!({"reason": "客户取消"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = push(&tech2, &[step(1, wo, StatusAction::SetOff)]).await;
+    assert_eq!(body["outcomes"][0]["outcome"], "rejected", "{body}");
+}
+
+#[tokio::test]
+async fn supervisors_create_assign_and_edit_work_and_reference_data() {
+    let server = Server::start().await;
+    let supervisor = server.client("supervisor").await;
+    let tech3 = server.client("tech3").await;
+    let (_, customers) = supervisor.get("/v1/customers").await;
+    let customer = &customers[0];
+    let (_, policies) = supervisor.get("/v1/policies").await;
+    assert!(policies.as_array().unwrap().len() >= 2);
+    let (status, site) = supervisor
+        .post("/v1/sites", json!({"customer_id": customer["id"], "name": "新建监控室", "address": "同上"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{site}");
+    let (status, asset) = supervisor
+        .post("/v1/assets", json!({"site_id": site["id"], "model": "海康 DS-7608", "serial": "NVR-001", "location": "机柜 R1", "warranty_end": "2027-06-30"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{asset}");
+    let (status, created) = supervisor
+        .post(
+            "/v1/work-orders",
+            json!({
+                "customer_id": customer["id"], "site_id": site["id"], "asset_id": asset["id"],
+                "contact": {"name": "赵主任", "phone": "13900000000"}, "kind": "repair", "fault_level": "critical",
+                "symptom": "录像机无法开机", "reported_by": "客户电话", "assignee": tech3.user.id, "billing": "warranty",
+                "scheduled_for": null, "template_id": null, "reported_at": null
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["status"], "assigned");
+    let reported: chrono::DateTime<Utc> = created["reported_at"].as_str().unwrap().parse().unwrap();
+    let arrive: chrono::DateTime<Utc> = created["deadlines"]["arrive_by"].as_str().unwrap().parse().unwrap();
+    assert!(arrive - reported <= chrono::Duration::hours(2), "critical: on site within 2 h or less");
+    let id = created["id"].as_str().unwrap();
+    assert!(current(&tech3.pull_all().await).keys().any(|k| k.to_string() == id));
+    let (status, updated) = supervisor
+        .send(
+            Method::PATCH,
+            &format!("/v1/work-orders/{id}"),
+            Some(json!({"fault_level": "minor", "instructions": "带备机"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert_eq!(updated["instructions"], "带备机");
+    assert_ne!(updated["deadlines"]["arrive_by"], created["deadlines"]["arrive_by"], "deadlines follow the level");
+    let (status, part) = supervisor.send(Method::PUT, "/v1/parts", Some(json!({"part_number": "NVR-PSU", "name": "录像机电源", "needs_customer_approval": true, "unit_price_cents": 25000}))).await;
+    assert_eq!(status, StatusCode::OK, "{part}");
+    let (_, parts) = tech3.get("/v1/parts").await;
+    assert!(parts.as_array().unwrap().iter().any(|p| p["part_number"] == "NVR-PSU"));
+    let mut template = templates::cctv_security();
+    template.id = TemplateId::new();
+    template.version = 2;
+    let (status, body) = supervisor.post("/v1/templates", serde_json::to_value(&template).unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    template.items.pop();
+    let (status, body) = supervisor.post("/v1/templates", serde_json::to_value(&template).unwrap()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "a version is never edited: {body}");
+    let (status, devices) = supervisor.get("/v1/devices").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        devices.as_array().unwrap().iter().any(|d| d["id"] == tech3.device_id.as_str() && !d["last_sync_at"].is_null())
+    );
+}
+
+#[tokio::test]
+async fn admins_manage_accounts_and_a_revoked_or_disabled_device_stops_at_once() {
+    let server = Server::start().await;
+    let admin = server.client("admin").await;
+    let (status, user) = admin
+        .post("/v1/users", json!({"username": "tech9", "password": support::PASSWORD, "name": "周杰", "staff_no": "FB-T009", "role": "technician", "supervisor_id": null}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let (status, body) = admin
+        .post("/v1/users", json!({"username": "tech9", "password": support::PASSWORD, "name": "x", "staff_no": "x", "role": "technician", "supervisor_id": null}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let tech9 = server.client("tech9").await;
+    assert_eq!(tech9.get("/v1/sync/pull").await.0, StatusCode::OK);
+    let (status, _) = admin.post(&format!("/v1/devices/{}/revoke", tech9.device_id), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = tech9.get("/v1/sync/pull").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let tech9 = server.client("tech9").await;
+    let (status, _) = admin.post(&format!("/v1/users/{}/disable", tech9.user.id), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(tech9.get("/v1/sync/pull").await.0, StatusCode::UNAUTHORIZED);
+    let (status, body) = Client::anonymous(&server.base)
+        .post("/v1/enroll", json!({"username": "tech9", "password": support::PASSWORD, "device_name": "x"}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let wrong_password = Client::anonymous(&server.base)
+        .post("/v1/enroll", json!({"username": "tech1", "password": "wrong password", "device_name": "x"}))
+        .await
+        .1;
+    let no_such_user = Client::anonymous(&server.base)
+        .post("/v1/enroll", json!({"username": "nobody", "password": "wrong password", "device_name": "x"}))
+        .await
+        .1;
+    assert_eq!(body, wrong_password, "every failed sign-in answers alike");
+    assert_eq!(body, no_such_user);
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_rate_limited() {
+    let server =
+        Server::start_with(fieldbook_server::Config { login_attempts_per_minute: 3, ..Default::default() }).await;
+    let anonymous = Client::anonymous(&server.base);
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let (status, _) =
+            anonymous.post("/v1/enroll", json!({"username": "tech2", "password": "guess", "device_name": "x"})).await;
+        statuses.push(status);
+    }
+    assert_eq!(&statuses[..3], &[StatusCode::UNAUTHORIZED; 3]);
+    assert_eq!(statuses[4], StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_and_changes_nothing() {
+    let server = Server::start().await;
+    let tech = server.client("tech1").await;
+    let wo = assigned_with_checklist(&tech).await.work_order.id;
+    let before = server.dump();
+    let raw = |body: &'static str| {
+        tech.request(Method::POST, "/v1/sync/push").header("content-type", "application/json").body(body).send()
+    };
+    let expect = |status: StatusCode, body: &Value, want: StatusCode, code: &str| {
+        assert_eq!(status, want, "{body}");
+        assert_eq!(body["code"], code, "{body}");
+        assert!(!body["message"].as_str().unwrap_or("").is_empty(), "{body}");
+    };
+    let response = raw("{\"mutations\": [").await.unwrap();
+    let status = response.status();
+    expect(status, &response.json().await.unwrap(), StatusCode::BAD_REQUEST, "invalid_json");
+    let response = raw("{\"mutations\": 7}").await.unwrap();
+    let status = response.status();
+    expect(status, &response.json().await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "invalid_json");
+    let big = format!("{{\"mutations\": [], \"pad\": \"{}\"}}", "x".repeat(9 * 1024 * 1024));
+    let response = tech
+        .request(Method::POST, "/v1/sync/push")
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    expect(status, &response.json().await.unwrap(), StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
+    // Unknown protocol versions and none at all.
+    let response = Server::http()
+        .get(format!("{}/v1/sync/pull", server.base))
+        .header("fieldbook-protocol", "2")
+        .bearer_auth(tech.token.as_ref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    expect(status, &body, StatusCode::UPGRADE_REQUIRED, "protocol_mismatch");
+    let response = Server::http().get(format!("{}/v1/sync/pull", server.base)).send().await.unwrap();
+    let status = response.status();
+    expect(status, &response.json().await.unwrap(), StatusCode::BAD_REQUEST, "protocol_missing");
+    // Blob ids must be SHA-256 hex; path-like ids never reach storage.
+    for id in ["../../etc/passwd", "ZZZ", "%2e%2e%2fsecret", &"A".repeat(64)] {
+        let response =
+            tech.request(Method::PUT, &format!("/v1/blobs/{id}?offset=0&total=3")).body("abc").send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND, "{id}: {status} {body}");
+        assert!(body["code"].is_string(), "{id}: {body}");
+    }
+    // A wrong hash discards the upload; an out-of-order chunk is refused.
+    let wrong = BlobId::of_bytes(b"something else");
+    let response =
+        tech.request(Method::PUT, &format!("/v1/blobs/{wrong}?offset=0&total=5")).body("hello").send().await.unwrap();
+    let status = response.status();
+    expect(status, &response.json().await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch");
+    let bytes = b"0123456789";
+    let id = BlobId::of_bytes(bytes);
+    let put = |offset: usize, part: &'static [u8]| {
+        tech.request(Method::PUT, &format!("/v1/blobs/{id}?offset={offset}&total=10")).body(part).send()
+    };
+    assert_eq!(put(0, b"0123").await.unwrap().status(), StatusCode::OK);
+    let response = put(6, b"6789").await.unwrap();
+    let status = response.status();
+    expect(status, &response.json().await.unwrap(), StatusCode::CONFLICT, "wrong_offset");
+    // A truncated chunk leaves the upload incomplete: nothing is stored until the rest comes.
+    assert_eq!(put(4, b"45").await.unwrap().status(), StatusCode::OK);
+    let (status, upload) = tech.get(&format!("/v1/blobs/{id}/status")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((upload["received"].as_u64(), upload["complete"].as_bool()), (Some(6), Some(false)));
+    let (_, missing) = tech.post("/v1/blobs/missing", json!({"ids": [id]})).await;
+    assert_eq!(missing["missing"][0], id.to_string());
+    // Malformed ids and unknown ids in paths.
+    let supervisor = server.client("supervisor").await;
+    let (status, body) = supervisor.get("/v1/work-orders/not-a-uuid").await;
+    expect(status, &body, StatusCode::BAD_REQUEST, "invalid_input");
+    let (status, body) = supervisor.get(&format!("/v1/work-orders/{}", WorkOrderId::new())).await;
+    expect(status, &body, StatusCode::NOT_FOUND, "not_found");
+    let (status, body) = supervisor.post(&format!("/v1/work-orders/{wo}/cancel"), json!({"reason": "   "})).await;
+    expect(status, &body, StatusCode::BAD_REQUEST, "invalid_input");
+    let (status, body) = supervisor.get("/v1/no-such-endpoint").await;
+    expect(status, &body, StatusCode::NOT_FOUND, "not_found");
+    // Wrong types in a well-formed body.
+    let (status, body) = supervisor.post(&format!("/v1/work-orders/{wo}/assign"), json!({"assignee": 42})).await;
+    expect(status, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_json");
+    // Nothing of the above changed the database, except the upload in progress.
+    let after: Vec<String> = server.dump().into_iter().filter(|row| !row.starts_with("blob_uploads")).collect();
+    assert_eq!(after, before);
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Fuzzes the real server from its own OpenAPI document with schemathesis: every operation,
+# as a supervisor and as a technician, looking for any 5xx answer. Part of `./dev test`.
+# (The coverage phase is left out: schemathesis 4.32 raised an internal "inconsistent
+# results" error generating cases for one schema there, which says nothing of the server.)
+#
+# Usage: scripts/schemathesis.sh [seconds per role, default 60]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_ROLE=${1:-60}
+VENV=.fieldbook/venv
+if [ ! -x "$VENV/bin/st" ]; then
+  echo "==> installing schemathesis (PyPI) into $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis>=4,<5"
+fi
+cargo build -q -p fieldbook-server
+SERVER=./target/debug/fieldbook-server
+WORK=$(mktemp -d)
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export FIELDBOOK_DATABASE="$WORK/server.sqlite"
+"$SERVER" init --admin-password "schemathesis-admin" >/dev/null
+"$SERVER" demo --work-orders 60 --password "schemathesis-pw" >/dev/null
+RUST_LOG=warn "$SERVER" serve --listen "127.0.0.1:$PORT" 2>"$WORK/server.log" &
+PID=$!
+trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
+BASE="http://127.0.0.1:$PORT"
+for _ in $(seq 100); do python3 -c "import urllib.request; urllib.request.urlopen('$BASE/healthz')" 2>/dev/null && break; sleep 0.1; done
+
+token() {
+  python3 - "$BASE" "$1" <<'PY'
+import json, sys, urllib.request
+base, user = sys.argv[1], sys.argv[2]
+body = json.dumps({"username": user, "password": "schemathesis-pw", "device_name": "schemathesis"}).encode()
+req = urllib.request.Request(base + "/v1/enroll", body, {"content-type": "application/json", "fieldbook-protocol": "1"})
+print(json.load(urllib.request.urlopen(req))["token"])
+PY
+}
+
+status=0
+for user in supervisor tech1; do
+  echo "==> schemathesis as $user (${SECONDS_PER_ROLE}s)" >&2
+  "$VENV/bin/st" run "$BASE/openapi.json" \
+    --checks not_a_server_error \
+    --header "Authorization: Bearer $(token "$user")" \
+    --header "fieldbook-protocol: 1" \
+    --phases examples,fuzzing \
+    --max-time "$SECONDS_PER_ROLE" \
+    --workers 2 \
+    --seed 20261122 \
+    --suppress-health-check all || status=$?
+done
+if grep -q "panicked" "$WORK/server.log"; then
+  echo "the server panicked during the run:" >&2
+  grep -A5 panicked "$WORK/server.log" >&2
+  status=1
+fi
+exit $status
