@@ -127,21 +127,21 @@ impl World {
         &self.clients.iter().find(|(w, _)| *w == who).unwrap().1
     }
 
-    /// A fresh work order assigned to tech1 at the same site, made by the team's supervisor.
+    /// A new-work-order request at the test work order's site, assigned to tech1.
+    async fn new_work_order_request(&self) -> Value {
+        let (_, existing) = self.client(Who::TeamSupervisor).get(&format!("/v1/work-orders/{}", self.work_order)).await;
+        json!({
+            "customer_id": existing["customer_id"], "site_id": existing["site_id"], "asset_id": null,
+            "contact": {"name": "王经理", "phone": "13800000000"}, "kind": "repair", "fault_level": "major",
+            "symptom": "无图像", "reported_by": "电话", "assignee": self.tech1, "billing": "contract",
+            "scheduled_for": null, "template_id": null, "reported_at": null
+        })
+    }
+
+    /// A fresh work order assigned to tech1, made by the team's supervisor.
     async fn fresh_work_order(&self) -> String {
-        let supervisor = self.client(Who::TeamSupervisor);
-        let (_, template) = supervisor.get(&format!("/v1/work-orders/{}", self.work_order)).await;
-        let (status, created) = supervisor
-            .post(
-                "/v1/work-orders",
-                json!({
-                    "customer_id": template["customer_id"], "site_id": template["site_id"], "asset_id": null,
-                    "contact": {"name": "王经理", "phone": "13800000000"}, "kind": "repair", "fault_level": "major",
-                    "symptom": "无图像", "reported_by": "电话", "assignee": self.tech1, "billing": "contract",
-                    "scheduled_for": null, "template_id": null, "reported_at": null
-                }),
-            )
-            .await;
+        let request = self.new_work_order_request().await;
+        let (status, created) = self.client(Who::TeamSupervisor).post("/v1/work-orders", request).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         created["id"].as_str().unwrap().to_owned()
     }
@@ -178,13 +178,8 @@ fn rows() -> Vec<Row> {
             allowed: &[TeamSupervisor],
             call: |w, who| {
                 Box::pin(async move {
-                    let (_, wo) = w.client(TeamSupervisor).get(&format!("/v1/work-orders/{}", w.work_order)).await;
-                    send(w, who, Method::POST, "/v1/work-orders".into(), Some(json!({
-                "customer_id": wo["customer_id"], "site_id": wo["site_id"], "asset_id": null,
-                "contact": {"name": "王经理", "phone": "13800000000"}, "kind": "repair", "fault_level": "major",
-                "symptom": "无图像", "reported_by": "电话", "assignee": w.tech1, "billing": "contract",
-                "scheduled_for": null, "template_id": null, "reported_at": null
-            }))).await
+                    let request = w.new_work_order_request().await;
+                    send(w, who, Method::POST, "/v1/work-orders".into(), Some(request)).await
                 })
             },
         },
