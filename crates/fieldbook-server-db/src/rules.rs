@@ -165,11 +165,9 @@ pub fn check_mutation(
     }
     // Notes may be added to any work order the technician holds; other facts only to a visit
     // in progress (a returned one once reopened) and not yet signed.
-    if !matches!(op, MutationOp::Note(_)) {
-        if !work_order.status.accepts_visit_records() || signed {
-            let status = if signed { WorkOrderStatus::Completed } else { work_order.status };
-            return Err(rejected("visit_locked", RuleViolation::VisitLocked(status).to_string()));
-        }
+    if !matches!(op, MutationOp::Note(_)) && (!work_order.status.accepts_visit_records() || signed) {
+        let status = if signed { WorkOrderStatus::Completed } else { work_order.status };
+        return Err(rejected("visit_locked", RuleViolation::VisitLocked(status).to_string()));
     }
     if let MutationOp::InspectionResult(result) = op {
         let Some(template) = template else {

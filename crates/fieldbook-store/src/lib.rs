@@ -9,6 +9,7 @@ mod codec;
 mod queries;
 mod reference;
 mod schema;
+mod sync;
 mod writes;
 
 use std::path::Path;
@@ -19,7 +20,8 @@ use thiserror::Error;
 
 pub use queries::{ListQuery, OutboxEntry, WorkOrderRow};
 pub use reference::ImportBatch;
-pub use writes::NewAnswer;
+pub use sync::{Acknowledgement, Conflict, PulledChange, PulledRecord};
+pub use writes::{NewAnswer, StatusChange};
 
 #[derive(Debug, Error)]
 pub enum StoreError {

@@ -54,9 +54,7 @@ const ROW_SELECT: &str = "
     LEFT JOIN assets a ON a.id = w.asset_id
     LEFT JOIN users u ON u.id = w.assignee_id";
 
-fn read_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, [String; 4], Option<[String; 5]>, Option<String>, Option<String>)> {
+fn read_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
     let asset = match row.get::<_, Option<String>>(5)? {
         Some(id) => Some([id, row.get(6)?, row.get(7)?, row.get(8)?, row.get(9)?]),
         None => None,

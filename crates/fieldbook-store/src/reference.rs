@@ -35,6 +35,15 @@ impl Store {
     /// Writes a batch in one transaction: all of it lands or none of it does.
     pub fn import(&mut self, batch: &ImportBatch) -> Result<()> {
         let tx = self.conn.transaction()?;
+        import_in(&tx, batch)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Writes a batch inside the caller's transaction.
+pub(crate) fn import_in(tx: &Transaction<'_>, batch: &ImportBatch) -> Result<()> {
+    {
         for u in &batch.users {
             tx.execute(
                 "INSERT INTO users (id, name, staff_no, role) VALUES (?1, ?2, ?3, ?4)
@@ -85,28 +94,28 @@ impl Store {
             )?;
         }
         for w in &batch.work_orders {
-            put_work_order(&tx, w)?;
+            put_work_order(tx, w)?;
         }
         for r in &batch.results {
-            insert_result(&tx, r)?;
+            insert_result(tx, r)?;
         }
         for f in &batch.faults {
-            insert_fault(&tx, f)?;
+            insert_fault(tx, f)?;
         }
         for p in &batch.parts {
-            insert_part(&tx, p)?;
+            insert_part(tx, p)?;
         }
         for (id, bytes) in &batch.blobs {
-            insert_blob(&tx, id, bytes, chrono::Utc::now())?;
+            insert_blob(tx, id, bytes, chrono::Utc::now())?;
         }
         for p in &batch.photos {
-            insert_photo(&tx, p)?;
+            insert_photo(tx, p)?;
         }
         for s in &batch.sign_offs {
-            insert_sign_off(&tx, s)?;
+            insert_sign_off(tx, s)?;
         }
         for n in &batch.notes {
-            insert_note(&tx, n)?;
+            insert_note(tx, n)?;
         }
         for (number, name, approval, price) in &batch.parts_catalog {
             tx.execute(
@@ -117,7 +126,6 @@ impl Store {
                 params![number, name, approval, price],
             )?;
         }
-        tx.commit()?;
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 /// Times are Unix milliseconds (UTC); ids are UUID text; bodies are the domain record as JSON,
@@ -162,6 +162,38 @@ CREATE TABLE outbox (
     created_at  INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX outbox_by_entity ON outbox (entity_id);
+"#;
+
+/// Sync: changes the server refused (kept for the technician and the supervisor to see, never
+/// dropped), and the server's work orders the device still holds unsent work for.
+const V2: &str = r#"
+CREATE TABLE conflicts (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq         INTEGER NOT NULL,
+    mutation_id TEXT NOT NULL UNIQUE,
+    entity      TEXT NOT NULL,
+    entity_id   TEXT NOT NULL,
+    op          TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    code        TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    resolved_at INTEGER
+) STRICT;
+
+-- A photo pulled from the server arrives before (or without) its bytes, which the device
+-- fetches when it needs them: the photo no longer requires its blob to be stored here.
+CREATE TABLE photos_v2 (
+    work_order_id TEXT NOT NULL REFERENCES work_orders(id),
+    blob_id       TEXT NOT NULL,
+    item_key      TEXT NOT NULL DEFAULT '',
+    taken_at      INTEGER NOT NULL,
+    body          TEXT NOT NULL,
+    PRIMARY KEY (work_order_id, blob_id, item_key)
+) STRICT;
+INSERT INTO photos_v2 SELECT work_order_id, blob_id, item_key, taken_at, body FROM photos;
+DROP TABLE photos;
+ALTER TABLE photos_v2 RENAME TO photos;
 "#;
 
 #[cfg(test)]

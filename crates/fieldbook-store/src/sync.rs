@@ -1,0 +1,207 @@
+//! What sync needs of the device store: the outbox read in order and acknowledged, refusals
+//! kept as conflicts, and pulled changes applied one page per transaction together with the
+//! new cursor — so a crash between pulling and saving the cursor re-applies the page, which
+//! changes nothing the second time.
+
+use chrono::{DateTime, Utc};
+use fieldbook_domain::{
+    Asset, ChecklistTemplate, Customer, FaultRecord, InspectionResult, Note, PartUsage, Photo, ServicePolicy, SignOff,
+    Site, User, WorkOrder, WorkOrderId,
+};
+use rusqlite::{OptionalExtension, params};
+
+use crate::codec::{from_millis, millis};
+use crate::reference::{
+    insert_fault, insert_note, insert_part, insert_photo, insert_result, insert_sign_off, put_work_order,
+};
+use crate::{ImportBatch, Result, Store};
+
+/// A visit record that arrived from the server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PulledRecord {
+    InspectionResult(InspectionResult),
+    FaultRecord(FaultRecord),
+    PartUsage(PartUsage),
+    Photo(Photo),
+    Note(Note),
+    SignOff(SignOff),
+}
+
+/// One pulled change, in the store's own terms.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PulledChange {
+    WorkOrder {
+        work_order: Box<WorkOrder>,
+        customer: Customer,
+        site: Site,
+        asset: Option<Asset>,
+        template: Option<ChecklistTemplate>,
+        policy: ServicePolicy,
+        assignee: Option<User>,
+    },
+    Record(PulledRecord),
+    /// No longer this device's user's work.
+    Removed(WorkOrderId),
+}
+
+/// A change the server refused, as the device keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub op: String,
+    pub payload: String,
+    pub code: String,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the server answered for one outbox row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Acknowledgement {
+    Stored,
+    Refused { code: String, message: String },
+}
+
+impl Store {
+    /// Drops the outbox rows the server acknowledged (`seq` ≤ `through`); rows it refused are
+    /// kept as conflicts first, in the same transaction.
+    pub fn acknowledge(&mut self, through: i64, outcomes: &[(i64, Acknowledgement)], now: DateTime<Utc>) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for (seq, outcome) in outcomes {
+            if let Acknowledgement::Refused { code, message } = outcome {
+                tx.execute(
+                    "INSERT OR IGNORE INTO conflicts (seq, mutation_id, entity, entity_id, op, payload, code, message, created_at)
+                     SELECT seq, mutation_id, entity, entity_id, op, payload, ?2, ?3, ?4 FROM outbox WHERE seq = ?1",
+                    params![seq, code, message, millis(now)],
+                )?;
+            }
+        }
+        tx.execute("DELETE FROM outbox WHERE seq <= ?1", [through])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn conflicts(&self) -> Result<Vec<Conflict>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT seq, entity, entity_id, op, payload, code, message, created_at FROM conflicts ORDER BY id",
+        )?;
+        let rows = statement
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get::<_, i64>(7)?))
+            })?
+            .collect::<rusqlite::Result<Vec<(i64, String, String, String, String, String, String, i64)>>>()?;
+        rows.into_iter()
+            .map(|(seq, entity, entity_id, op, payload, code, message, at)| {
+                Ok(Conflict { seq, entity, entity_id, op, payload, code, message, created_at: from_millis(at)? })
+            })
+            .collect()
+    }
+
+    /// The highest outbox number ever given (0 before the first write).
+    pub fn last_outbox_seq(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'", [], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Applies one pulled page and saves the cursor after it, in one transaction.
+    ///
+    /// A work order that still has unsent changes here keeps them: the server's version is
+    /// stored and the pending steps are replayed on top when they are still allowed (the push
+    /// will settle them). A removal of such a work order is held back until its changes are
+    /// sent; they will come back refused and show as conflicts.
+    pub fn apply_pulled(&mut self, changes: &[PulledChange], cursor: u64) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for change in changes {
+            match change {
+                PulledChange::WorkOrder { work_order, customer, site, asset, template, policy, assignee } => {
+                    let batch = ImportBatch {
+                        users: assignee.iter().cloned().collect(),
+                        policies: vec![policy.clone()],
+                        customers: vec![customer.clone()],
+                        sites: vec![site.clone()],
+                        assets: asset.iter().cloned().collect(),
+                        templates: template.iter().cloned().collect(),
+                        ..ImportBatch::default()
+                    };
+                    crate::reference::import_in(&tx, &batch)?;
+                    let mut merged = (**work_order).clone();
+                    for (action, at) in pending_status_steps(&tx, work_order.id)? {
+                        if let Ok(next) = merged.status.apply(action) {
+                            merged.status = next;
+                            match action {
+                                fieldbook_domain::StatusAction::SetOff => {
+                                    merged.responded_at.get_or_insert(at);
+                                }
+                                fieldbook_domain::StatusAction::Arrive => merged.arrived_at = Some(at),
+                                fieldbook_domain::StatusAction::Complete => merged.completed_at = Some(at),
+                                _ => {}
+                            }
+                        }
+                    }
+                    put_work_order(&tx, &merged)?;
+                }
+                PulledChange::Record(record) => {
+                    match record {
+                        PulledRecord::InspectionResult(r) => insert_result(&tx, r)?,
+                        PulledRecord::FaultRecord(r) => insert_fault(&tx, r)?,
+                        PulledRecord::PartUsage(r) => insert_part(&tx, r)?,
+                        PulledRecord::Photo(r) => insert_photo(&tx, r)?,
+                        PulledRecord::Note(r) => insert_note(&tx, r)?,
+                        PulledRecord::SignOff(r) => insert_sign_off(&tx, r)?,
+                    };
+                }
+                PulledChange::Removed(id) => {
+                    let pending: bool = tx.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM outbox WHERE entity_id = ?1 OR payload LIKE ?2)",
+                        params![id.to_string(), format!("%\"work_order_id\":\"{id}\"%")],
+                        |r| r.get(0),
+                    )?;
+                    if !pending {
+                        remove_work_order(&tx, *id)?;
+                    }
+                }
+            }
+        }
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('sync.cursor', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [cursor.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The pull cursor saved with the last applied page.
+    pub fn pull_cursor(&self) -> Result<u64> {
+        Ok(self.setting("sync.cursor")?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+}
+
+fn pending_status_steps(
+    tx: &rusqlite::Transaction<'_>,
+    id: WorkOrderId,
+) -> Result<Vec<(fieldbook_domain::StatusAction, DateTime<Utc>)>> {
+    let mut statement = tx.prepare_cached(
+        "SELECT payload FROM outbox WHERE entity = 'work_order' AND op = 'status' AND entity_id = ?1 ORDER BY seq",
+    )?;
+    let payloads =
+        statement.query_map([id.to_string()], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    payloads
+        .iter()
+        .map(|p| crate::codec::from_json::<crate::writes::StatusChange>(p).map(|c| (c.action, c.at)))
+        .collect()
+}
+
+fn remove_work_order(tx: &rusqlite::Transaction<'_>, id: WorkOrderId) -> Result<()> {
+    let id = id.to_string();
+    for table in ["inspection_results", "fault_records", "part_usages", "photos", "sign_offs", "notes"] {
+        tx.execute(&format!("DELETE FROM {table} WHERE work_order_id = ?1"), [&id])?;
+    }
+    tx.execute("DELETE FROM work_orders WHERE id = ?1", [&id])?;
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! The device half of sync, written as plan → execute: [`plan`] turns outbox rows into
+//! protocol mutations and pulled changes into store changes (pure, tested without a network);
+//! [`sync_once`] runs one session against a server: blobs first, then the outbox in order,
+//! acknowledged only after the server answered, then the pull pages, each applied with its
+//! cursor in one transaction.
+//!
+//! Architecture invariant: nothing here depends on Tauri; the app decides when to sync.
+
+pub mod plan;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use fieldbook_domain::BlobId;
+use fieldbook_protocol::{
+    EnrollRequest, EnrollResponse, ErrorBody, MAX_CHUNK_BYTES, MissingBlobsRequest, MissingBlobsResponse, Mutation,
+    Outcome, PROTOCOL_HEADER, PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse, UploadStatus,
+};
+use fieldbook_store::{Acknowledgement, Store, StoreError};
+use thiserror::Error;
+
+/// Outbox rows sent per push.
+pub const PUSH_BATCH: u32 = 200;
+/// Changes asked for per pull.
+pub const PULL_PAGE: u32 = 500;
+
+#[derive(Debug, Error)]
+pub enum SyncError {
+    #[error("the server cannot be reached ({0}); your work is safe on this device and will be sent later")]
+    Offline(String),
+    #[error("this app is too old for the server: {0}")]
+    Outdated(String),
+    #[error("sign in again: {0}")]
+    Unauthorized(String),
+    #[error("the server refused the sync ({code}): {message}")]
+    Server { status: u16, code: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a local change could not be read for sending: {0}")]
+    Corrupt(String),
+}
+
+/// An HTTP client of one server for one enrolled device.
+#[derive(Clone)]
+pub struct SyncClient {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+async fn answer<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, SyncError> {
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| SyncError::Offline(e.to_string()))?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|e| SyncError::Offline(format!("an incomplete answer ({e})")));
+    }
+    let body: ErrorBody = serde_json::from_slice(&bytes)
+        .unwrap_or(ErrorBody { code: "http".into(), message: String::from_utf8_lossy(&bytes).into_owned() });
+    Err(match (status.as_u16(), body.code.as_str()) {
+        (426, _) | (_, "protocol_mismatch" | "protocol_missing") => SyncError::Outdated(body.message),
+        (401, _) => SyncError::Unauthorized(body.message),
+        (code, _) if code >= 500 => SyncError::Offline(format!("the server failed ({code}): {}", body.message)),
+        (status, _) => SyncError::Server { status, code: body.code, message: body.message },
+    })
+}
+
+fn offline(err: reqwest::Error) -> SyncError {
+    SyncError::Offline(err.to_string())
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("the HTTP client builds")
+}
+
+impl SyncClient {
+    pub fn new(base: &str, token: &str) -> SyncClient {
+        SyncClient { http: http(), base: base.trim_end_matches('/').to_owned(), token: token.to_owned() }
+    }
+
+    /// Signs this device in and returns a client with its token.
+    pub async fn enroll(
+        base: &str,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<(SyncClient, EnrollResponse), SyncError> {
+        let base = base.trim_end_matches('/');
+        let request =
+            EnrollRequest { username: username.into(), password: password.into(), device_name: device_name.into() };
+        let response = http()
+            .post(format!("{base}/v1/enroll"))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .json(&request)
+            .send()
+            .await
+            .map_err(offline)?;
+        let enrolled: EnrollResponse = answer(response).await?;
+        Ok((SyncClient::new(base, &enrolled.token), enrolled))
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .bearer_auth(&self.token)
+    }
+
+    pub async fn push(&self, mutations: &[Mutation]) -> Result<PushResponse, SyncError> {
+        let request = PushRequest { mutations: mutations.to_vec() };
+        answer(self.request(reqwest::Method::POST, "/v1/sync/push").json(&request).send().await.map_err(offline)?).await
+    }
+
+    pub async fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, SyncError> {
+        let path = format!("/v1/sync/pull?after={after}&limit={limit}");
+        answer(self.request(reqwest::Method::GET, &path).send().await.map_err(offline)?).await
+    }
+
+    pub async fn missing_blobs(&self, ids: &[BlobId]) -> Result<Vec<BlobId>, SyncError> {
+        let request = MissingBlobsRequest { ids: ids.to_vec() };
+        let response: MissingBlobsResponse = answer(
+            self.request(reqwest::Method::POST, "/v1/blobs/missing").json(&request).send().await.map_err(offline)?,
+        )
+        .await?;
+        Ok(response.missing)
+    }
+
+    /// Uploads a blob in chunks, resuming an upload an earlier session left unfinished.
+    pub async fn upload_blob(&self, id: &BlobId, bytes: &[u8]) -> Result<(), SyncError> {
+        let status =
+            self.request(reqwest::Method::GET, &format!("/v1/blobs/{id}/status")).send().await.map_err(offline)?;
+        let mut offset = if status.status().is_success() {
+            let status: UploadStatus = answer(status).await?;
+            if status.complete {
+                return Ok(());
+            }
+            status.received as usize
+        } else {
+            0
+        };
+        while offset < bytes.len() {
+            let end = (offset + MAX_CHUNK_BYTES).min(bytes.len());
+            let path = format!("/v1/blobs/{id}?offset={offset}&total={}", bytes.len());
+            let status: UploadStatus = answer(
+                self.request(reqwest::Method::PUT, &path)
+                    .body(bytes[offset..end].to_vec())
+                    .send()
+                    .await
+                    .map_err(offline)?,
+            )
+            .await?;
+            offset = status.received as usize;
+            if status.complete {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What one session did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub pushed: usize,
+    pub refused: usize,
+    pub pulled: usize,
+    pub blobs_uploaded: usize,
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Records the enrollment in the store: the server, the token, and where this device's
+/// mutation numbers start.
+pub fn remember_enrollment(store: &Mutex<Store>, server: &str, enrolled: &EnrollResponse) -> Result<(), SyncError> {
+    let mut store = lock(store);
+    let pending_from = store.outbox(1)?.first().map(|e| e.seq);
+    let base = match pending_from {
+        Some(first) => first - 1,
+        None => store.last_outbox_seq()?,
+    };
+    store.set_setting("sync.server", server)?;
+    store.set_setting("sync.token", &enrolled.token)?;
+    store.set_setting("sync.device_id", &enrolled.device_id)?;
+    store.set_setting("sync.seq_base", &base.to_string())?;
+    store.set_setting("user_id", &enrolled.user.id.to_string())?;
+    Ok(())
+}
+
+/// One sync session: send everything pending, then fetch everything new.
+pub async fn sync_once(store: &Mutex<Store>, client: &SyncClient, now: DateTime<Utc>) -> Result<SyncReport, SyncError> {
+    let mut report = SyncReport::default();
+    let seq_base: i64 = lock(store).setting("sync.seq_base")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    loop {
+        let entries = lock(store).outbox(PUSH_BATCH)?;
+        if entries.is_empty() {
+            break;
+        }
+        let mutations = entries.iter().map(|e| plan::to_mutation(e, seq_base)).collect::<Result<Vec<_>, _>>()?;
+        let needed = plan::blobs_of(&mutations);
+        if !needed.is_empty() {
+            for id in client.missing_blobs(&needed).await? {
+                let bytes = lock(store)
+                    .blob(&id)?
+                    .ok_or_else(|| SyncError::Corrupt(format!("blob {id} is missing on this device")))?;
+                client.upload_blob(&id, &bytes).await?;
+                report.blobs_uploaded += 1;
+            }
+        }
+        let response = client.push(&mutations).await?;
+        let outcomes: Vec<(i64, Acknowledgement)> = response
+            .outcomes
+            .iter()
+            .map(|o| {
+                let seq = o.seq as i64 + seq_base;
+                let ack = match &o.outcome {
+                    Outcome::Rejected { code, message } => {
+                        Acknowledgement::Refused { code: code.clone(), message: message.clone() }
+                    }
+                    _ => Acknowledgement::Stored,
+                };
+                (seq, ack)
+            })
+            .collect();
+        report.refused += outcomes.iter().filter(|(_, a)| matches!(a, Acknowledgement::Refused { .. })).count();
+        report.pushed += outcomes.len();
+        lock(store).acknowledge(response.acked_through as i64 + seq_base, &outcomes, now)?;
+    }
+    loop {
+        let after = lock(store).pull_cursor()?;
+        let page = client.pull(after, PULL_PAGE).await?;
+        let changes: Vec<_> = page.changes.iter().filter_map(|c| plan::to_pulled(&c.body)).collect();
+        report.pulled += page.changes.len();
+        lock(store).apply_pulled(&changes, page.cursor)?;
+        if !page.more {
+            break;
+        }
+    }
+    Ok(report)
+}

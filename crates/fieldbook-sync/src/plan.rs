@@ -1,0 +1,146 @@
+//! The pure half of sync: outbox rows to protocol mutations, pulled changes to store changes,
+//! and which blobs a batch needs on the server first. Tested without a network.
+
+use fieldbook_domain::{BlobId, User, WorkOrderId};
+use fieldbook_protocol::{ChangeBody, Mutation, MutationOp, StatusStep, UserInfo};
+use fieldbook_store::{OutboxEntry, PulledChange, PulledRecord, StatusChange};
+
+use crate::SyncError;
+
+fn parse<T: serde::de::DeserializeOwned>(entry: &OutboxEntry) -> Result<T, SyncError> {
+    serde_json::from_str(&entry.payload)
+        .map_err(|e| SyncError::Corrupt(format!("outbox row {} ({} {}): {e}", entry.seq, entry.entity, entry.op)))
+}
+
+/// The mutation an outbox row stands for. The device's mutation numbers count from its
+/// enrollment: `seq_base` is the last outbox number given before it.
+pub fn to_mutation(entry: &OutboxEntry, seq_base: i64) -> Result<Mutation, SyncError> {
+    let op = match (entry.entity.as_str(), entry.op.as_str()) {
+        ("inspection_result", "create") => MutationOp::InspectionResult(parse(entry)?),
+        ("fault_record", "create") => MutationOp::FaultRecord(parse(entry)?),
+        ("part_usage", "create") => MutationOp::PartUsage(parse(entry)?),
+        ("photo", "attach") => MutationOp::Photo(parse(entry)?),
+        ("note", "create") => MutationOp::Note(parse(entry)?),
+        ("sign_off", "create") => MutationOp::SignOff(parse(entry)?),
+        ("work_order", "status") => {
+            let change: StatusChange = parse(entry)?;
+            let work_order_id: WorkOrderId =
+                entry.entity_id.parse().map_err(|e| SyncError::Corrupt(format!("outbox row {}: {e}", entry.seq)))?;
+            MutationOp::Status(StatusStep { work_order_id, action: change.action, at: change.at })
+        }
+        (entity, op) => {
+            return Err(SyncError::Corrupt(format!("outbox row {} has an unknown kind {entity}.{op}", entry.seq)));
+        }
+    };
+    let seq = entry.seq - seq_base;
+    if seq < 1 {
+        return Err(SyncError::Corrupt(format!("outbox row {} precedes this device's enrollment", entry.seq)));
+    }
+    let id = entry.mutation_id.parse().map_err(|e| SyncError::Corrupt(format!("outbox row {}: {e}", entry.seq)))?;
+    Ok(Mutation { seq: seq as u64, id, op })
+}
+
+/// The blobs a batch refers to, which must be on the server before the batch.
+pub fn blobs_of(mutations: &[Mutation]) -> Vec<BlobId> {
+    let mut ids: Vec<BlobId> = mutations
+        .iter()
+        .filter_map(|m| match &m.op {
+            MutationOp::Photo(p) => Some(p.blob.clone()),
+            MutationOp::SignOff(s) => Some(s.signature.clone()),
+            _ => None,
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+fn user(info: &UserInfo) -> User {
+    User { id: info.id, name: info.name.clone(), staff_no: info.staff_no.clone(), role: info.role }
+}
+
+/// A pulled change in the store's terms.
+pub fn to_pulled(body: &ChangeBody) -> Option<PulledChange> {
+    Some(match body {
+        ChangeBody::WorkOrder { bundle } => PulledChange::WorkOrder {
+            work_order: Box::new(bundle.work_order.clone()),
+            customer: bundle.customer.clone(),
+            site: bundle.site.clone(),
+            asset: bundle.asset.clone(),
+            template: bundle.template.clone(),
+            policy: bundle.policy.clone(),
+            assignee: bundle.assignee.as_ref().map(user),
+        },
+        ChangeBody::Removed { work_order_id } => PulledChange::Removed(*work_order_id),
+        ChangeBody::Record { op } => PulledChange::Record(match op {
+            MutationOp::InspectionResult(r) => PulledRecord::InspectionResult(r.clone()),
+            MutationOp::FaultRecord(r) => PulledRecord::FaultRecord(r.clone()),
+            MutationOp::PartUsage(r) => PulledRecord::PartUsage(r.clone()),
+            MutationOp::Photo(r) => PulledRecord::Photo(r.clone()),
+            MutationOp::Note(r) => PulledRecord::Note(r.clone()),
+            MutationOp::SignOff(r) => PulledRecord::SignOff(r.clone()),
+            // Status steps reach devices inside work-order changes, never as records.
+            MutationOp::Status(_) => return None,
+        }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use fieldbook_domain::*;
+
+    fn entry(seq: i64, entity: &str, op: &str, entity_id: &str, payload: String) -> OutboxEntry {
+        OutboxEntry {
+            seq,
+            mutation_id: MutationId::new().to_string(),
+            entity: entity.into(),
+            entity_id: entity_id.into(),
+            op: op.into(),
+            payload,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn outbox_rows_become_numbered_mutations() {
+        let wo = WorkOrderId::new();
+        let step = StatusChange { action: StatusAction::Arrive, at: Utc::now() };
+        let m =
+            to_mutation(&entry(12, "work_order", "status", &wo.to_string(), serde_json::to_string(&step).unwrap()), 10)
+                .unwrap();
+        assert_eq!(m.seq, 2);
+        assert_eq!(
+            m.op,
+            MutationOp::Status(StatusStep { work_order_id: wo, action: StatusAction::Arrive, at: step.at })
+        );
+        let note =
+            Note { id: NoteId::new(), work_order_id: wo, author: None, text: "复查".into(), written_at: Utc::now() };
+        let m =
+            to_mutation(&entry(11, "note", "create", &note.id.to_string(), serde_json::to_string(&note).unwrap()), 10)
+                .unwrap();
+        assert_eq!(m.op, MutationOp::Note(note));
+        assert!(to_mutation(&entry(10, "note", "create", "x", "{}".into()), 10).is_err(), "before enrollment");
+        assert!(to_mutation(&entry(11, "note", "create", "x", "{broken".into()), 10).is_err());
+        assert!(to_mutation(&entry(11, "gizmo", "create", "x", "{}".into()), 10).is_err());
+    }
+
+    #[test]
+    fn a_batch_names_each_blob_it_needs_once() {
+        let wo = WorkOrderId::new();
+        let photo = |bytes: &[u8]| Mutation {
+            seq: 1,
+            id: MutationId::new(),
+            op: MutationOp::Photo(Photo {
+                blob: BlobId::of_bytes(bytes),
+                work_order_id: wo,
+                item_key: None,
+                caption: String::new(),
+                taken_at: Utc::now(),
+            }),
+        };
+        let blobs = blobs_of(&[photo(b"a"), photo(b"b"), photo(b"a")]);
+        assert_eq!(blobs.len(), 2);
+    }
+}

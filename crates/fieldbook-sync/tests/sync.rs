@@ -1,0 +1,217 @@
+//! Devices syncing with the real server on a loopback port, each with its own store file.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use fieldbook_domain::*;
+use fieldbook_protocol::WorkOrderFilter;
+use fieldbook_server::{AppState, Config, SystemClock};
+use fieldbook_server_db::{Database, SupervisorChange};
+use fieldbook_server_sqlite::SqliteDatabase;
+use fieldbook_store::{ListQuery, NewAnswer, Store};
+use fieldbook_sync::{SyncClient, plan, remember_enrollment, sync_once};
+
+const PASSWORD: &str = "sync-test-pw";
+
+struct Server {
+    base: String,
+    db: Arc<dyn Database>,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db: Arc<dyn Database> = Arc::new(SqliteDatabase::open(dir.path().join("server.sqlite")).unwrap());
+    fieldbook_server::demo::load(db.as_ref(), 60, PASSWORD, Utc::now()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState::new(db.clone(), Arc::new(SystemClock), Config::default());
+    tokio::spawn(fieldbook_server::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    Server { base, db, _dir: dir, _stop: stop }
+}
+
+struct Device {
+    store: Mutex<Store>,
+    client: SyncClient,
+    user: UserId,
+    _dir: tempfile::TempDir,
+}
+
+async fn device(server: &Server, username: &str) -> Device {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Mutex::new(Store::open(dir.path().join("device.sqlite")).unwrap());
+    let (client, enrolled) = SyncClient::enroll(&server.base, username, PASSWORD, "测试平板").await.unwrap();
+    remember_enrollment(&store, &server.base, &enrolled).unwrap();
+    Device { store, client, user: enrolled.user.id, _dir: dir }
+}
+
+impl Device {
+    async fn sync(&self) -> fieldbook_sync::SyncReport {
+        sync_once(&self.store, &self.client, Utc::now()).await.unwrap()
+    }
+
+    fn work_orders(&self) -> Vec<WorkOrder> {
+        let store = self.store.lock().unwrap();
+        let (rows, _) = store.list_work_orders(&ListQuery { limit: 10_000, ..Default::default() }).unwrap();
+        rows.into_iter().map(|r| r.work_order).collect()
+    }
+
+    fn assigned_with_checklist(&self) -> WorkOrder {
+        self.work_orders()
+            .into_iter()
+            .find(|w| w.status == WorkOrderStatus::Assigned && w.template_id.is_some())
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_whole_visit_done_offline_reaches_the_server_and_a_second_device_exactly() {
+    let server = server().await;
+    let tablet = device(&server, "tech1").await;
+    let report = tablet.sync().await;
+    assert!(report.pulled > 0);
+    let on_server = server
+        .db
+        .work_orders(&WorkOrderFilter { assignee: Some(tablet.user), ..Default::default() }, None)
+        .await
+        .unwrap();
+    let mut local: Vec<_> = tablet.work_orders().into_iter().map(|w| w.id).collect();
+    let mut remote: Vec<_> = on_server.iter().map(|w| w.id).collect();
+    local.sort();
+    remote.sort();
+    assert_eq!(local, remote, "the device holds exactly its technician's work");
+
+    // The visit, offline.
+    let wo = tablet.assigned_with_checklist();
+    let now = Utc::now();
+    {
+        let mut store = tablet.store.lock().unwrap();
+        store.change_status(wo.id, StatusAction::SetOff, now).unwrap();
+        store.change_status(wo.id, StatusAction::Arrive, now).unwrap();
+        let template = store.template(wo.template_id.unwrap()).unwrap().unwrap();
+        for item in &template.items {
+            let answer = match &item.kind {
+                ItemKind::Check => Answer::Check(CheckOutcome::Normal),
+                ItemKind::Reading { max, .. } => Answer::Reading(max.unwrap_or(10.0) + 5.0),
+                ItemKind::Text => Answer::Text("读数 1234.5 kWh 👍".into()),
+                ItemKind::Photo => Answer::PhotoAttached,
+            };
+            store
+                .record_answer(
+                    &NewAnswer {
+                        work_order_id: wo.id,
+                        item_key: item.key.clone(),
+                        answer,
+                        note: String::new(),
+                        supersedes: None,
+                    },
+                    now,
+                )
+                .unwrap();
+            if item.photo_required || matches!(item.kind, ItemKind::Photo) {
+                let photo = format!("JPEG bytes of {}", item.key).repeat(3000).into_bytes();
+                store.attach_photo(wo.id, Some(&item.key), "现场照片", &photo, now, now).unwrap();
+            }
+        }
+        let signature = fieldbook_demo::DEMO_SIGNATURE_PNG;
+        let draft = SignOffDraft {
+            signer_name: "王经理".into(),
+            opinion: "满意 😊".into(),
+            satisfaction: 5,
+            signature: BlobId::of_bytes(signature),
+        };
+        store.sign_off(wo.id, &draft, signature, now).unwrap();
+    }
+    let pending = tablet.store.lock().unwrap().outbox_len().unwrap() as usize;
+    let report = tablet.sync().await;
+    assert_eq!((report.pushed, report.refused), (pending, 0));
+    assert!(report.blobs_uploaded >= 2, "photos and the signature went first: {report:?}");
+    assert_eq!(tablet.store.lock().unwrap().outbox_len().unwrap(), 0);
+    assert_eq!(server.db.work_order(wo.id).await.unwrap().unwrap().status, WorkOrderStatus::Completed);
+
+    // A second device of the same technician ends up with the very same visit.
+    let phone = device(&server, "tech1").await;
+    phone.sync().await;
+    let original = tablet.store.lock().unwrap().visit(wo.id).unwrap();
+    let copy = phone.store.lock().unwrap().visit(wo.id).unwrap();
+    assert_eq!(copy.results.len(), original.results.len());
+    assert_eq!(copy.content_hash(), original.content_hash(), "byte-for-byte the same visit on both devices");
+    // Syncing again changes nothing.
+    let again = tablet.sync().await;
+    assert_eq!((again.pushed, again.refused), (0, 0));
+}
+
+#[tokio::test]
+async fn reassignment_and_cancel_reach_the_device_and_its_losing_changes_become_conflicts() {
+    let server = server().await;
+    let tablet = device(&server, "tech1").await;
+    tablet.sync().await;
+    let tech2 = server.db.user_by_username("tech2").await.unwrap().unwrap().info.id;
+    let mut open = tablet.work_orders().into_iter().filter(|w| w.status == WorkOrderStatus::Assigned);
+    let (taken, cancelled) = (open.next().unwrap(), open.next().unwrap());
+
+    // Meanwhile, offline: the technician sets off for both.
+    {
+        let mut store = tablet.store.lock().unwrap();
+        store.change_status(cancelled.id, StatusAction::SetOff, Utc::now()).unwrap();
+    }
+    server.db.change_work_order(taken.id, SupervisorChange::Assign(tech2), Utc::now()).await.unwrap();
+    server
+        .db
+        .change_work_order(cancelled.id, SupervisorChange::Cancel { reason: "客户取消".into() }, Utc::now())
+        .await
+        .unwrap();
+    let report = tablet.sync().await;
+    assert_eq!((report.pushed, report.refused), (1, 1), "{report:?}");
+    let conflicts = tablet.store.lock().unwrap().conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].entity_id, cancelled.id.to_string());
+    assert!(!conflicts[0].message.is_empty());
+    let ids: Vec<_> = tablet.work_orders().into_iter().map(|w| (w.id, w.status)).collect();
+    assert!(!ids.iter().any(|(id, _)| *id == taken.id), "the reassigned work order left the device");
+    assert!(ids.contains(&(cancelled.id, WorkOrderStatus::Cancelled)), "the supervisor's cancel won");
+}
+
+#[tokio::test]
+async fn a_push_whose_answer_was_lost_is_sent_again_and_stored_once() {
+    let server = server().await;
+    let tablet = device(&server, "tech1").await;
+    tablet.sync().await;
+    let wo = tablet.assigned_with_checklist();
+    tablet.store.lock().unwrap().add_note(wo.id, None, "第一条", Utc::now()).unwrap();
+    tablet.store.lock().unwrap().add_note(wo.id, None, "第二条", Utc::now()).unwrap();
+    // The push reaches the server, but the device dies before it reads the answer.
+    let entries = tablet.store.lock().unwrap().outbox(100).unwrap();
+    let base: i64 = tablet.store.lock().unwrap().setting("sync.seq_base").unwrap().unwrap().parse().unwrap();
+    let mutations: Vec<_> = entries.iter().map(|e| plan::to_mutation(e, base).unwrap()).collect();
+    tablet.client.push(&mutations).await.unwrap();
+    assert_eq!(tablet.store.lock().unwrap().outbox_len().unwrap(), 2, "not acknowledged");
+    // Restarted, it syncs again: the same mutations, answered from what was stored.
+    let report = tablet.sync().await;
+    assert_eq!((report.pushed, report.refused), (2, 0));
+    let phone = device(&server, "tech1").await;
+    phone.sync().await;
+    let notes = phone.store.lock().unwrap().visit(wo.id).unwrap().notes;
+    assert_eq!(notes.iter().map(|n| n.text.as_str()).collect::<Vec<_>>(), vec!["第一条", "第二条"], "each note once");
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_reported_in_plain_words_and_nothing_is_lost() {
+    let server = server().await;
+    let tablet = device(&server, "tech1").await;
+    tablet.sync().await;
+    let wo = tablet.assigned_with_checklist();
+    tablet.store.lock().unwrap().add_note(wo.id, None, "离线记录", Utc::now()).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let nowhere = SyncClient::new(&format!("http://127.0.0.1:{port}"), "token");
+    let err = sync_once(&tablet.store, &nowhere, Utc::now()).await.unwrap_err();
+    assert!(matches!(err, fieldbook_sync::SyncError::Offline(_)), "{err}");
+    assert!(err.to_string().contains("safe on this device"), "{err}");
+    assert_eq!(tablet.store.lock().unwrap().outbox_len().unwrap(), 1);
+    tablet.sync().await;
+    assert_eq!(tablet.store.lock().unwrap().outbox_len().unwrap(), 0);
+}
