@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 /// Times are Unix milliseconds (UTC); ids are UUID text; bodies are the domain record as JSON,
@@ -194,6 +194,14 @@ CREATE TABLE photos_v2 (
 INSERT INTO photos_v2 SELECT work_order_id, blob_id, item_key, taken_at, body FROM photos;
 DROP TABLE photos;
 ALTER TABLE photos_v2 RENAME TO photos;
+"#;
+
+/// A work order taken from this device while it still held unsent work on it: it leaves the
+/// device once that work is sent.
+const V3: &str = r#"
+CREATE TABLE held_removals (
+    work_order_id TEXT PRIMARY KEY
+) STRICT;
 "#;
 
 #[cfg(test)]

@@ -79,6 +79,18 @@ impl Store {
             }
         }
         tx.execute("DELETE FROM outbox WHERE seq <= ?1", [through])?;
+        // Work orders taken away while they held unsent work leave once it is all sent.
+        let held: Vec<String> = tx
+            .prepare("SELECT work_order_id FROM held_removals")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in held {
+            let id: WorkOrderId = crate::codec::parse(&id)?;
+            if !has_pending(&tx, id)? {
+                remove_work_order(&tx, id)?;
+                tx.execute("DELETE FROM held_removals WHERE work_order_id = ?1", [id.to_string()])?;
+            }
+        }
         tx.commit()?;
         Ok(())
     }
@@ -144,6 +156,7 @@ impl Store {
                         }
                     }
                     put_work_order(&tx, &merged)?;
+                    tx.execute("DELETE FROM held_removals WHERE work_order_id = ?1", [work_order.id.to_string()])?;
                 }
                 PulledChange::Record(record) => {
                     match record {
@@ -156,12 +169,12 @@ impl Store {
                     };
                 }
                 PulledChange::Removed(id) => {
-                    let pending: bool = tx.query_row(
-                        "SELECT EXISTS (SELECT 1 FROM outbox WHERE entity_id = ?1 OR payload LIKE ?2)",
-                        params![id.to_string(), format!("%\"work_order_id\":\"{id}\"%")],
-                        |r| r.get(0),
-                    )?;
-                    if !pending {
+                    if has_pending(&tx, *id)? {
+                        tx.execute(
+                            "INSERT OR IGNORE INTO held_removals (work_order_id) VALUES (?1)",
+                            [id.to_string()],
+                        )?;
+                    } else {
                         remove_work_order(&tx, *id)?;
                     }
                 }
@@ -195,6 +208,16 @@ fn pending_status_steps(
         .iter()
         .map(|p| crate::codec::from_json::<crate::writes::StatusChange>(p).map(|c| (c.action, c.at)))
         .collect()
+}
+
+/// Whether unsent changes of this work order wait in the outbox (its status steps name it as
+/// the entity; its records carry its id in their payload).
+fn has_pending(tx: &rusqlite::Transaction<'_>, id: WorkOrderId) -> Result<bool> {
+    Ok(tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM outbox WHERE entity_id = ?1 OR payload LIKE ?2)",
+        params![id.to_string(), format!("%\"work_order_id\":\"{id}\"%")],
+        |r| r.get(0),
+    )?)
 }
 
 fn remove_work_order(tx: &rusqlite::Transaction<'_>, id: WorkOrderId) -> Result<()> {

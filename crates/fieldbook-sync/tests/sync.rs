@@ -215,3 +215,28 @@ async fn an_unreachable_server_is_reported_in_plain_words_and_nothing_is_lost() 
     tablet.sync().await;
     assert_eq!(tablet.store.lock().unwrap().outbox_len().unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_work_order_taken_away_with_unsent_work_stays_until_that_work_is_sent_then_leaves() {
+    let server = server().await;
+    let tablet = device(&server, "tech1").await;
+    tablet.sync().await;
+    let tech2 = server.db.user_by_username("tech2").await.unwrap().unwrap().info.id;
+    let wo = tablet.assigned_with_checklist();
+    server.db.change_work_order(wo.id, SupervisorChange::Assign(tech2), Utc::now()).await.unwrap();
+    // The technician writes while the pull of the reassignment is under way.
+    tablet.store.lock().unwrap().add_note(wo.id, None, "已到现场,等待客户", Utc::now()).unwrap();
+    let after = tablet.store.lock().unwrap().pull_cursor().unwrap();
+    let page = tablet.client.pull(after, 500).await.unwrap();
+    let changes: Vec<_> = page.changes.iter().filter_map(|c| plan::to_pulled(&c.body)).collect();
+    tablet.store.lock().unwrap().apply_pulled(&changes, page.cursor).unwrap();
+    assert!(tablet.work_orders().iter().any(|w| w.id == wo.id), "kept while its note is unsent");
+    // The next sync sends the note (refused: no longer theirs, kept as a conflict) and then
+    // the work order leaves the device.
+    let report = tablet.sync().await;
+    assert_eq!((report.pushed, report.refused), (1, 1));
+    assert!(!tablet.work_orders().iter().any(|w| w.id == wo.id));
+    let conflicts = tablet.store.lock().unwrap().conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert!(conflicts[0].payload.contains("已到现场"), "the losing change is kept whole: {}", conflicts[0].payload);
+}
