@@ -50,6 +50,13 @@ impl Session {
     /// Launches the app with `FIELDBOOK_DATA_DIR=data_dir` and opens a session, retrying up
     /// to three times with a fresh driver.
     pub async fn start(data_dir: &Path) -> Result<Session, Error> {
+        Self::start_with_env(data_dir, &[]).await
+    }
+
+    /// Like [`Session::start`], with more environment variables for the app.
+    pub async fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Result<Session, Error> {
+        // Both rustls providers are linked (through reqwest and fantoccini); choose one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let app = app_binary();
         if !app.exists() {
             return Err(format!("{} is missing; build it first (./dev build)", app.display()).into());
@@ -61,6 +68,7 @@ impl Session {
                 .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
                 .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
                 .env("FIELDBOOK_DATA_DIR", data_dir)
+                .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .process_group(0)

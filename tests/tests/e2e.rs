@@ -123,3 +123,47 @@ async fn the_work_order_list_and_detail_in_chinese_and_english() -> Result<(), E
     session.stop().await;
     Ok(())
 }
+
+/// The app started as `./dev run` starts it: signed in to a running server, it fetches its
+/// technician's work from there and shows that it is synced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_signs_in_to_the_server_and_shows_its_work() -> Result<(), Error> {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir()?;
+    let db_path = dir.path().join("server.sqlite");
+    {
+        let db = fieldbook_server_sqlite::SqliteDatabase::open(&db_path)?;
+        fieldbook_server::demo::load(&db, 90, "e2e-password", chrono::Utc::now()).await?;
+    }
+    let mut server = Command::new(env!("CARGO_BIN_EXE_fieldbook-test-server"))
+        .arg(&db_path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("piped")).read_line(&mut line)?;
+    let base = format!("http://127.0.0.1:{}", line.trim().trim_start_matches("listening "));
+    let expected = {
+        use fieldbook_server_db::Database;
+        let db = fieldbook_server_sqlite::SqliteDatabase::open(&db_path)?;
+        let tech1 = db.user_by_username("tech1").await?.expect("demo account").info.id;
+        let filter = fieldbook_protocol::WorkOrderFilter { assignee: Some(tech1), ..Default::default() };
+        db.work_orders(&filter, None).await?.len()
+    };
+    let device = dir.path().join("device");
+    let env =
+        [("FIELDBOOK_SERVER", base.as_str()), ("FIELDBOOK_USERNAME", "tech1"), ("FIELDBOOK_PASSWORD", "e2e-password")];
+    let result = async {
+        let session = Session::start_with_env(&device, &env).await?;
+        session.wait_for_text("[data-testid=list-count]", |t| t.contains(&expected.to_string())).await?;
+        session.wait_for("[data-testid=sync-badge][data-state=online]").await?;
+        session.stop().await;
+        Ok::<(), Error>(())
+    }
+    .await;
+    let _ = server.kill();
+    let _ = server.wait();
+    result
+}

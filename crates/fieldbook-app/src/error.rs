@@ -18,6 +18,8 @@ pub enum ErrorCode {
     NotSignedIn,
     /// The local database failed; nothing was written.
     Storage,
+    /// The server could not be reached or is too new for this app; local work is safe.
+    Offline,
 }
 
 /// The one error shape that crosses into the UI.

@@ -6,6 +6,7 @@
 
 pub mod dto;
 mod error;
+pub mod sync;
 mod views;
 
 use std::path::Path;
@@ -20,6 +21,7 @@ use fieldbook_store::{ListQuery, NewAnswer, Store};
 
 pub use dto::*;
 pub use error::{AppError, ErrorCode};
+pub use sync::{SyncState, SyncStatus};
 
 /// The wall clock, for the running app. Tests pass a [`fieldbook_domain::FixedClock`].
 pub struct SystemClock;
@@ -44,6 +46,9 @@ pub struct App {
     store: Mutex<Store>,
     clock: Arc<dyn Clock>,
     listener: Mutex<Option<Listener>>,
+    sync_memo: Mutex<sync::SyncMemo>,
+    /// Wakes the background sync after a change.
+    wake: tokio::sync::Notify,
 }
 
 const DEFAULT_LIMIT: u32 = 500;
@@ -63,7 +68,13 @@ impl App {
     }
 
     pub fn with_store(store: Store, clock: Arc<dyn Clock>) -> App {
-        App { store: Mutex::new(store), clock, listener: Mutex::new(None) }
+        App {
+            store: Mutex::new(store),
+            clock,
+            listener: Mutex::new(None),
+            sync_memo: Mutex::new(sync::SyncMemo::default()),
+            wake: tokio::sync::Notify::new(),
+        }
     }
 
     /// Called after every committed change (the shell turns it into a UI event).
@@ -77,10 +88,21 @@ impl App {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A local change: the screens refresh and sync sends it soon.
     fn changed(&self, work_order_id: WorkOrderId) {
+        self.notify(StoreChanged { work_order_id: Some(work_order_id.to_string()) });
+        self.wake_sync();
+    }
+
+    fn notify(&self, change: StoreChanged) {
         if let Some(listener) = &*self.listener.lock().unwrap_or_else(|p| p.into_inner()) {
-            listener(StoreChanged { work_order_id: Some(work_order_id.to_string()) });
+            listener(change);
         }
+    }
+
+    /// Asks the background sync to run soon (after its debounce).
+    pub fn wake_sync(&self) {
+        self.wake.notify_one();
     }
 
     pub fn settings(&self) -> Result<Settings, AppError> {

@@ -9,6 +9,7 @@ import type { ErrorCode } from '$lib/bindings/ErrorCode';
 import type { Locale } from '$lib/bindings/Locale';
 import type { Settings } from '$lib/bindings/Settings';
 import type { StoreChanged } from '$lib/bindings/StoreChanged';
+import type { SyncStatus } from '$lib/bindings/SyncStatus';
 import type { WorkOrderDetail } from '$lib/bindings/WorkOrderDetail';
 import type { WorkOrderList } from '$lib/bindings/WorkOrderList';
 import type { WorkOrderQuery } from '$lib/bindings/WorkOrderQuery';
@@ -72,6 +73,21 @@ export function listWorkOrders(query: WorkOrderQuery): Promise<WorkOrderList> {
 /** Everything the detail screen shows of one work order. */
 export function workOrderDetail(id: string): Promise<WorkOrderDetail> {
   return call<WorkOrderDetail>('work_order_detail', { id });
+}
+
+/** Where sync stands: online or not, what waits to be sent, the last success and error. */
+export function syncStatus(): Promise<SyncStatus> {
+  return call<SyncStatus>('sync_status');
+}
+
+/** Syncs now and returns the new status (a failure is also kept in the status). */
+export function syncNow(): Promise<SyncStatus> {
+  return call<SyncStatus>('sync_now');
+}
+
+/** Signs this device in to a Fieldbook server. */
+export function enroll(server: string, username: string, password: string): Promise<SyncStatus> {
+  return call<SyncStatus>('enroll', { server, username, password });
 }
 
 export function getSettings(): Promise<Settings> {

@@ -12,6 +12,16 @@ export const en = {
   'lang.zh-CN': '中文',
   'lang.en': 'English',
 
+  'sync.state.not_enrolled': 'Not connected',
+  'sync.state.syncing': 'Syncing…',
+  'sync.state.online': 'Synced',
+  'sync.state.offline': 'Offline',
+  'sync.state.outdated': 'Update the app',
+  'sync.state.signed_out': 'Sign in again',
+  'sync.pending': '{count} to send',
+  'sync.conflicts': '{count} conflicts',
+  'sync.last_success': 'last synced {when}',
+
   'common.loading': 'Loading…',
   'common.none_yet': 'None yet',
   'common.not_set': 'Not set',

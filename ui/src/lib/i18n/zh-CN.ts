@@ -11,6 +11,16 @@ export const zhCN: Messages = {
   'lang.zh-CN': '中文',
   'lang.en': 'English',
 
+  'sync.state.not_enrolled': '未连接服务器',
+  'sync.state.syncing': '正在同步…',
+  'sync.state.online': '已同步',
+  'sync.state.offline': '离线',
+  'sync.state.outdated': '请更新应用',
+  'sync.state.signed_out': '请重新登录',
+  'sync.pending': '{count} 条待上传',
+  'sync.conflicts': '{count} 条冲突',
+  'sync.last_success': '上次同步 {when}',
+
   'common.loading': '正在加载…',
   'common.none_yet': '暂无',
   'common.not_set': '未填写',

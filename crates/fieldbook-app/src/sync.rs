@@ -1,0 +1,209 @@
+//! Background sync for the app: when it runs (on start, shortly after a change, on a timer,
+//! on "sync now", and with exponential backoff and jitter after a failure), and what it tells
+//! the screens (online or not, what waits to be sent, the last success, the last error in
+//! plain words). It never holds the store while waiting on the network, so the UI never waits
+//! for sync.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use fieldbook_sync::{SyncClient, SyncError, remember_enrollment, sync_once};
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::{App, AppError, ErrorCode, StoreChanged};
+
+/// How often a device that is up to date checks for new work.
+pub const PERIOD: Duration = Duration::from_secs(60);
+/// How long after a change the device waits for more before syncing.
+pub const DEBOUNCE: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// No server yet: the device works on its own.
+    NotEnrolled,
+    Syncing,
+    /// The last sync succeeded.
+    Online,
+    /// The server could not be reached; work waits safely on the device.
+    Offline,
+    /// The server is newer than this app: update the app.
+    Outdated,
+    /// The server refused this device (signed out or revoked): sign in again.
+    SignedOut,
+}
+
+/// What the screens show about sync.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct SyncStatus {
+    pub state: SyncState,
+    pub server: Option<String>,
+    /// Changes waiting to be sent.
+    #[ts(type = "number")]
+    pub pending: u64,
+    /// Changes the server refused, kept for people to see.
+    pub conflicts: u32,
+    pub last_success: Option<DateTime<Utc>>,
+    /// The last failure in plain words.
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SyncMemo {
+    pub syncing: bool,
+    pub failures: u32,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<(SyncState, String)>,
+}
+
+/// The wait before the next attempt after `failures` failures in a row: 5 s doubling up to
+/// 5 minutes, spread by ±20 % (`jitter` in 0..1) so a fleet that lost the network together
+/// does not come back together.
+pub fn backoff(failures: u32, jitter: f64) -> Duration {
+    if failures == 0 {
+        return PERIOD;
+    }
+    let base = 5.0 * 2f64.powi(failures.min(16) as i32 - 1);
+    Duration::from_secs_f64(base.min(300.0) * (0.8 + 0.4 * jitter.clamp(0.0, 1.0)))
+}
+
+impl App {
+    fn client(&self) -> Result<Option<SyncClient>, AppError> {
+        let store = self.store();
+        match (store.setting("sync.server")?, store.setting("sync.token")?) {
+            (Some(server), Some(token)) => Ok(Some(SyncClient::new(&server, &token))),
+            _ => Ok(None),
+        }
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus, AppError> {
+        let (server, pending, conflicts) = {
+            let store = self.store();
+            (store.setting("sync.server")?, store.outbox_len()?, store.conflicts()?.len() as u32)
+        };
+        let memo = self.sync_memo.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let state = if server.is_none() {
+            SyncState::NotEnrolled
+        } else if memo.syncing {
+            SyncState::Syncing
+        } else if let Some((state, _)) = &memo.last_error {
+            *state
+        } else {
+            SyncState::Online
+        };
+        Ok(SyncStatus {
+            state,
+            server,
+            pending,
+            conflicts,
+            last_success: memo.last_success,
+            last_error: memo.last_error.map(|(_, message)| message),
+        })
+    }
+
+    /// Signs this device in to a server; its work orders arrive with the next sync.
+    pub async fn enroll(
+        &self,
+        server: &str,
+        username: &str,
+        password: &str,
+        device_name: &str,
+    ) -> Result<SyncStatus, AppError> {
+        let server = server.trim().trim_end_matches('/');
+        if !(server.starts_with("http://") || server.starts_with("https://")) {
+            return Err(AppError::new(
+                ErrorCode::InvalidInput,
+                "the server address starts with https:// (or http:// on a local network)",
+            ));
+        }
+        let (_, enrolled) =
+            SyncClient::enroll(server, username.trim(), password, device_name).await.map_err(sync_error)?;
+        remember_enrollment(&self.store, server, &enrolled).map_err(sync_error)?;
+        self.wake_sync();
+        self.sync_status()
+    }
+
+    /// One sync session now. Failures are kept in the status (and returned).
+    pub async fn sync_now(&self) -> Result<SyncStatus, AppError> {
+        let Some(client) = self.client()? else { return self.sync_status() };
+        self.sync_memo.lock().unwrap_or_else(|p| p.into_inner()).syncing = true;
+        let result = sync_once(&self.store, &client, self.clock.now()).await;
+        {
+            let mut memo = self.sync_memo.lock().unwrap_or_else(|p| p.into_inner());
+            memo.syncing = false;
+            match &result {
+                Ok(_) => {
+                    memo.failures = 0;
+                    memo.last_success = Some(self.clock.now());
+                    memo.last_error = None;
+                }
+                Err(err) => {
+                    memo.failures += 1;
+                    let state = match err {
+                        SyncError::Outdated(_) => SyncState::Outdated,
+                        SyncError::Unauthorized(_) => SyncState::SignedOut,
+                        _ => SyncState::Offline,
+                    };
+                    memo.last_error = Some((state, err.to_string()));
+                }
+            }
+        }
+        if let Ok(report) = &result
+            && report.pulled + report.pushed > 0
+        {
+            self.notify(StoreChanged { work_order_id: None });
+        }
+        result.map_err(sync_error)?;
+        self.sync_status()
+    }
+
+    pub(crate) fn sync_failures(&self) -> u32 {
+        self.sync_memo.lock().unwrap_or_else(|p| p.into_inner()).failures
+    }
+}
+
+fn sync_error(err: SyncError) -> AppError {
+    let code = match err {
+        SyncError::Store(_) | SyncError::Corrupt(_) => ErrorCode::Storage,
+        SyncError::Unauthorized(_) => ErrorCode::NotSignedIn,
+        SyncError::Server { .. } => ErrorCode::RuleViolation,
+        SyncError::Offline(_) | SyncError::Outdated(_) => ErrorCode::Offline,
+    };
+    AppError::new(code, err.to_string())
+}
+
+/// Runs sync for as long as the app lives: at start, [`DEBOUNCE`] after a change, every
+/// [`PERIOD`], on "sync now", and after a failure with [`backoff`].
+pub async fn run(app: Arc<App>) {
+    loop {
+        let _ = app.sync_now().await;
+        let wait = backoff(app.sync_failures(), rand::random::<f64>());
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = app.wake.notified() => {
+                // Let a burst of changes finish before sending them together.
+                tokio::time::sleep(DEBOUNCE).await;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_five_minutes_with_jitter() {
+        assert_eq!(backoff(0, 0.5), PERIOD);
+        assert_eq!(backoff(1, 0.5), Duration::from_secs(5));
+        assert_eq!(backoff(2, 0.5), Duration::from_secs(10));
+        assert_eq!(backoff(3, 0.5), Duration::from_secs(20));
+        assert_eq!(backoff(30, 0.5), Duration::from_secs(300));
+        assert_eq!(backoff(1, 0.0), Duration::from_secs(4));
+        assert_eq!(backoff(1, 1.0), Duration::from_secs(6));
+    }
+}
