@@ -158,6 +158,14 @@ fn apply(
             Ok(Outcome::Applied)
         }
         Err(outcome) => {
+            // The device already applied the refused step or record locally; send it the work
+            // order as the server holds it, so its next pull puts it right.
+            if let Some(current) = work_order
+                && current.assignee == Some(user.id)
+            {
+                let current = current.clone();
+                work_orders::stream_bundle(conn, &mut state.loader, &current)?;
+            }
             let (code, message) = match &outcome {
                 Outcome::Rejected { code, message } => (code.as_str(), message.as_str()),
                 Outcome::Applied | Outcome::AlreadyApplied => ("rejected", "the change was not applied"),

@@ -10,7 +10,7 @@ use fieldbook_domain::{
     Asset, AssetId, ChecklistTemplate, Customer, CustomerId, PolicyId, ServicePolicy, Site, SiteId, TemplateId, UserId,
     WorkOrder, WorkOrderId,
 };
-use fieldbook_protocol::{ChangeBody, UserInfo, WorkOrderBundle, WorkOrderFilter};
+use fieldbook_protocol::{ChangeBody, MutationOp, UserInfo, WorkOrderBundle, WorkOrderFilter};
 use fieldbook_server_db::{DbError, DbResult, SupervisorChange, rules};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde::de::DeserializeOwned;
@@ -259,7 +259,36 @@ pub(crate) fn change(
         append(conn, previous, &ChangeBody::Removed { work_order_id: id })?;
     }
     stream_bundle(conn, &mut loader, &next)?;
+    // A new assignee also receives everything already recorded on the visit.
+    if let Some(assignee) = next.assignee.filter(|a| current.assignee != Some(*a)) {
+        stream_records(conn, assignee, id)?;
+    }
     Ok(next)
+}
+
+/// Streams every stored record of a work order to `user`, oldest first.
+fn stream_records(conn: &Connection, user: UserId, id: WorkOrderId) -> DbResult<()> {
+    let rows: Vec<(String, String)> = conn
+        .prepare_cached("SELECT kind, body FROM records WHERE work_order_id = ?1 ORDER BY created_at, rowid")
+        .db()?
+        .query_map([id.to_string()], |row| Ok((row.get(0)?, row.get(1)?)))
+        .db()?
+        .collect::<Result<_, _>>()
+        .db()?;
+    for (kind, body) in rows {
+        let parse = |e: serde_json::Error| DbError::Backend(format!("a stored {kind} record could not be read: {e}"));
+        let op = match kind.as_str() {
+            "inspection_result" => MutationOp::InspectionResult(serde_json::from_str(&body).map_err(parse)?),
+            "fault_record" => MutationOp::FaultRecord(serde_json::from_str(&body).map_err(parse)?),
+            "part_usage" => MutationOp::PartUsage(serde_json::from_str(&body).map_err(parse)?),
+            "photo" => MutationOp::Photo(serde_json::from_str(&body).map_err(parse)?),
+            "note" => MutationOp::Note(serde_json::from_str(&body).map_err(parse)?),
+            "sign_off" => MutationOp::SignOff(serde_json::from_str(&body).map_err(parse)?),
+            other => return Err(DbError::Backend(format!("unknown record kind '{other}'"))),
+        };
+        append(conn, user, &ChangeBody::Record { op })?;
+    }
+    Ok(())
 }
 
 pub(crate) fn list(conn: &Connection, filter: &WorkOrderFilter, team_of: Option<UserId>) -> DbResult<Vec<WorkOrder>> {

@@ -791,7 +791,9 @@ async fn refusals_change_nothing_but_the_conflict_log(db: &dyn Database, world: 
         .collect();
     assert_eq!(codes, ["rule_violation", "forbidden", "not_found", "applied", "invalid_input", "invalid_input"]);
     let after = snapshot(db, world, counts).await;
-    assert_eq!(growth(&before.0, &after.0), grew(&[("changes", 1), ("conflicts", 5), ("mutations", 6)]));
+    // The set-off streams the work order; so does each refusal of a change to it (the device
+    // applied the refused change locally and needs the server's version back): 1 + 4 changes.
+    assert_eq!(growth(&before.0, &after.0), grew(&[("changes", 5), ("conflicts", 5), ("mutations", 6)]));
     assert_eq!(
         db.work_order(mine.id).await.unwrap().unwrap().status,
         WorkOrderStatus::EnRoute,
@@ -897,8 +899,12 @@ async fn supervisor_changes_reach_the_right_streams(db: &dyn Database, world: &W
     let response = db.push(tablet2, tech2, &answer_late, at(8)).await.unwrap();
     assert_eq!(rejected_code(&response.outcomes[0].outcome), "visit_locked");
     let after = snapshot(db, world, counts).await;
-    assert_eq!(growth(&before.0, &after.0), grew(&[("conflicts", 1), ("mutations", 1)]));
-    assert_eq!(after.1, before.1);
+    // The refusal streams the cancelled work order back to the device that tried.
+    assert_eq!(growth(&before.0, &after.0), grew(&[("changes", 1), ("conflicts", 1), ("mutations", 1)]));
+    assert!(
+        bundle_of(last_change(&pull_all(db, tech2.id, 1000).await)).work_order == cancelled,
+        "the refusal sent the cancelled work order back to tech2"
+    );
     // Cancelled is final.
     assert!(matches!(
         db.change_work_order(visit.id, SupervisorChange::Review(ReviewRequest::Approve), at(9)).await,

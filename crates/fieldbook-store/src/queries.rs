@@ -242,6 +242,8 @@ fn bodies<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, id: Work
     texts.iter().map(|t| from_json(t)).collect()
 }
 
+/// One work order's visit. Records come in time order, ties broken by id, so every device
+/// that holds the same records lists them alike (and the content hash agrees).
 pub(crate) fn load_visit(conn: &Connection, id: WorkOrderId) -> Result<Visit> {
     let work_order = load_work_order(conn, id)?;
     let template = match work_order.template_id {
@@ -254,16 +256,15 @@ pub(crate) fn load_visit(conn: &Connection, id: WorkOrderId) -> Result<Visit> {
         None => None,
     };
     let results: Vec<InspectionResult> =
-        bodies(conn, "SELECT body FROM inspection_results WHERE work_order_id = ?1 ORDER BY recorded_at, rowid", id)?;
+        bodies(conn, "SELECT body FROM inspection_results WHERE work_order_id = ?1 ORDER BY recorded_at, id", id)?;
     let faults: Vec<FaultRecord> =
-        bodies(conn, "SELECT body FROM fault_records WHERE work_order_id = ?1 ORDER BY recorded_at, rowid", id)?;
+        bodies(conn, "SELECT body FROM fault_records WHERE work_order_id = ?1 ORDER BY recorded_at, id", id)?;
     let parts: Vec<PartUsage> =
-        bodies(conn, "SELECT body FROM part_usages WHERE work_order_id = ?1 ORDER BY recorded_at, rowid", id)?;
+        bodies(conn, "SELECT body FROM part_usages WHERE work_order_id = ?1 ORDER BY recorded_at, id", id)?;
     let photos: Vec<Photo> =
-        bodies(conn, "SELECT body FROM photos WHERE work_order_id = ?1 ORDER BY taken_at, rowid", id)?;
+        bodies(conn, "SELECT body FROM photos WHERE work_order_id = ?1 ORDER BY taken_at, blob_id, item_key", id)?;
     let sign_off: Option<SignOff> =
         bodies(conn, "SELECT body FROM sign_offs WHERE work_order_id = ?1", id)?.into_iter().next();
-    let notes: Vec<Note> =
-        bodies(conn, "SELECT body FROM notes WHERE work_order_id = ?1 ORDER BY written_at, rowid", id)?;
+    let notes: Vec<Note> = bodies(conn, "SELECT body FROM notes WHERE work_order_id = ?1 ORDER BY written_at, id", id)?;
     Ok(Visit { work_order, template, results, faults, parts, photos, sign_off, notes })
 }

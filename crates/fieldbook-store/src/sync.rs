@@ -71,11 +71,14 @@ impl Store {
         let tx = self.conn.transaction()?;
         for (seq, outcome) in outcomes {
             if let Acknowledgement::Refused { code, message } = outcome {
-                tx.execute(
+                let kept = tx.execute(
                     "INSERT OR IGNORE INTO conflicts (seq, mutation_id, entity, entity_id, op, payload, code, message, created_at)
                      SELECT seq, mutation_id, entity, entity_id, op, payload, ?2, ?3, ?4 FROM outbox WHERE seq = ?1",
                     params![seq, code, message, millis(now)],
                 )?;
+                if kept == 1 {
+                    withdraw_refused_record(&tx, *seq)?;
+                }
             }
         }
         tx.execute("DELETE FROM outbox WHERE seq <= ?1", [through])?;
@@ -208,6 +211,50 @@ fn pending_status_steps(
         .iter()
         .map(|p| crate::codec::from_json::<crate::writes::StatusChange>(p).map(|c| (c.action, c.at)))
         .collect()
+}
+
+/// A record the server refused leaves the visit: it lives on, whole, in the conflicts list, and
+/// the visit shows what the server holds. (A refused status step is put right by the work
+/// order the server sends back with its refusal.) An answer that a later local correction
+/// names stays, so the correction keeps its reference.
+fn withdraw_refused_record(tx: &rusqlite::Transaction<'_>, seq: i64) -> Result<()> {
+    let (entity, entity_id, payload): (String, String, String) =
+        tx.query_row("SELECT entity, entity_id, payload FROM outbox WHERE seq = ?1", [seq], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    match entity.as_str() {
+        "inspection_result" => {
+            tx.execute(
+                "DELETE FROM inspection_results WHERE id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM inspection_results WHERE supersedes = ?1)",
+                [&entity_id],
+            )?;
+        }
+        "fault_record" | "part_usage" => {
+            let table = if entity == "fault_record" { "fault_records" } else { "part_usages" };
+            tx.execute(
+                &format!(
+                    "DELETE FROM {table} WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM {table} WHERE supersedes = ?1)"
+                ),
+                [&entity_id],
+            )?;
+        }
+        "note" => {
+            tx.execute("DELETE FROM notes WHERE id = ?1", [&entity_id])?;
+        }
+        "sign_off" => {
+            tx.execute("DELETE FROM sign_offs WHERE id = ?1", [&entity_id])?;
+        }
+        "photo" => {
+            let photo: fieldbook_domain::Photo = crate::codec::from_json(&payload)?;
+            tx.execute(
+                "DELETE FROM photos WHERE work_order_id = ?1 AND blob_id = ?2 AND item_key = ?3",
+                params![photo.work_order_id.to_string(), photo.blob.as_str(), photo.item_key.unwrap_or_default()],
+            )?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Whether unsent changes of this work order wait in the outbox (its status steps name it as
