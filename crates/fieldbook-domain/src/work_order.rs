@@ -326,6 +326,27 @@ impl WorkOrder {
         }
     }
 
+    /// Takes a status step at `at`: the state machine decides whether it is allowed, and the
+    /// step records its time (set off answers the report, arrival, completion; a reopened
+    /// visit starts a new version to be signed anew). The one place both the device and the
+    /// server apply a step.
+    pub fn take_step(&mut self, action: StatusAction, at: DateTime<Utc>) -> Result<(), RuleViolation> {
+        self.status = self.status.apply(action)?;
+        match action {
+            StatusAction::SetOff => {
+                self.responded_at.get_or_insert(at);
+            }
+            StatusAction::Arrive => self.arrived_at = Some(at),
+            StatusAction::Complete => self.completed_at = Some(at),
+            StatusAction::Reopen => {
+                self.completed_at = None;
+                self.visit_version += 1;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// The earliest deadline not yet met, which is what the list sorts by.
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
         if !self.status.is_open() {

@@ -148,19 +148,7 @@ pub fn check_mutation(
             return Err(rejected("forbidden", format!("a technician cannot {} a work order", step.action)));
         }
         let mut next = work_order.clone();
-        next.status = work_order.status.apply(step.action).map_err(|e| rejected("rule_violation", e.to_string()))?;
-        match step.action {
-            StatusAction::SetOff => {
-                next.responded_at.get_or_insert(step.at);
-            }
-            StatusAction::Arrive => next.arrived_at = Some(step.at),
-            StatusAction::Complete => next.completed_at = Some(step.at),
-            StatusAction::Reopen => {
-                next.completed_at = None;
-                next.visit_version += 1;
-            }
-            _ => {}
-        }
+        next.take_step(step.action, step.at).map_err(|e| rejected("rule_violation", e.to_string()))?;
         return Ok(MutationEffect { work_order: Some(next), record: None });
     }
     // Notes may be added to any work order the technician holds; other facts only to a visit

@@ -207,11 +207,7 @@ impl Store {
     }
 
     pub fn template(&self, id: fieldbook_domain::TemplateId) -> Result<Option<ChecklistTemplate>> {
-        let body: Option<String> = self
-            .conn
-            .query_row("SELECT body FROM templates WHERE id = ?1", [id.to_string()], |row| row.get(0))
-            .optional()?;
-        body.map(|b| from_json(&b)).transpose()
+        load_template(&self.conn, id)
     }
 
     /// The parts catalog entries whose number or name contains `search`.
@@ -235,6 +231,12 @@ impl Store {
     }
 }
 
+pub(crate) fn load_template(conn: &Connection, id: fieldbook_domain::TemplateId) -> Result<Option<ChecklistTemplate>> {
+    let body: Option<String> =
+        conn.query_row("SELECT body FROM templates WHERE id = ?1", [id.to_string()], |row| row.get(0)).optional()?;
+    body.map(|b| from_json(&b)).transpose()
+}
+
 fn bodies<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, id: WorkOrderId) -> Result<Vec<T>> {
     let mut statement = conn.prepare_cached(sql)?;
     let texts =
@@ -246,15 +248,7 @@ fn bodies<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, id: Work
 /// that holds the same records lists them alike (and the content hash agrees).
 pub(crate) fn load_visit(conn: &Connection, id: WorkOrderId) -> Result<Visit> {
     let work_order = load_work_order(conn, id)?;
-    let template = match work_order.template_id {
-        Some(template_id) => {
-            let body: Option<String> = conn
-                .query_row("SELECT body FROM templates WHERE id = ?1", [template_id.to_string()], |row| row.get(0))
-                .optional()?;
-            body.map(|b| from_json::<ChecklistTemplate>(&b)).transpose()?
-        }
-        None => None,
-    };
+    let template = work_order.template_id.map(|t| load_template(conn, t)).transpose()?.flatten();
     let results: Vec<InspectionResult> =
         bodies(conn, "SELECT body FROM inspection_results WHERE work_order_id = ?1 ORDER BY recorded_at, id", id)?;
     let faults: Vec<FaultRecord> =

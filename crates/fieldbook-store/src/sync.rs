@@ -146,16 +146,11 @@ impl Store {
                     crate::reference::import_in(&tx, &batch)?;
                     let mut merged = (**work_order).clone();
                     for (action, at) in pending_status_steps(&tx, work_order.id)? {
-                        if let Ok(next) = merged.status.apply(action) {
-                            merged.status = next;
-                            match action {
-                                fieldbook_domain::StatusAction::SetOff => {
-                                    merged.responded_at.get_or_insert(at);
-                                }
-                                fieldbook_domain::StatusAction::Arrive => merged.arrived_at = Some(at),
-                                fieldbook_domain::StatusAction::Complete => merged.completed_at = Some(at),
-                                _ => {}
-                            }
+                        // A step the server's state no longer allows is left to the push,
+                        // whose refusal becomes a conflict.
+                        let mut next = merged.clone();
+                        if next.take_step(action, at).is_ok() {
+                            merged = next;
                         }
                     }
                     put_work_order(&tx, &merged)?;

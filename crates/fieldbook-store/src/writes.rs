@@ -56,10 +56,7 @@ pub(crate) fn load_work_order(tx: &rusqlite::Connection, id: WorkOrderId) -> Res
 }
 
 fn load_template_of(tx: &rusqlite::Connection, work_order: &WorkOrder) -> Result<Option<ChecklistTemplate>> {
-    let Some(id) = work_order.template_id else { return Ok(None) };
-    let body: Option<String> =
-        tx.query_row("SELECT body FROM templates WHERE id = ?1", [id.to_string()], |row| row.get(0)).optional()?;
-    body.map(|b| from_json(&b)).transpose()
+    Ok(work_order.template_id.map(|id| crate::queries::load_template(tx, id)).transpose()?.flatten())
 }
 
 /// A correction may only replace a record of the same work order.
@@ -227,8 +224,7 @@ impl Store {
         if !missing.is_empty() {
             return Err(RuleViolation::Incomplete(missing).into());
         }
-        work_order.status = work_order.status.apply(StatusAction::Complete)?;
-        work_order.completed_at = Some(now);
+        work_order.take_step(StatusAction::Complete, now)?;
         insert_blob(&tx, &sign_off.signature, signature_png, now)?;
         insert_sign_off(&tx, &sign_off)?;
         put_work_order(&tx, &work_order)?;
@@ -262,19 +258,7 @@ impl Store {
                 return Err(RuleViolation::Incomplete(missing).into());
             }
         }
-        work_order.status = work_order.status.apply(action)?;
-        match action {
-            StatusAction::SetOff => {
-                work_order.responded_at.get_or_insert(now);
-            }
-            StatusAction::Arrive => work_order.arrived_at = Some(now),
-            StatusAction::Complete => work_order.completed_at = Some(now),
-            StatusAction::Reopen => {
-                work_order.completed_at = None;
-                work_order.visit_version += 1;
-            }
-            _ => {}
-        }
+        work_order.take_step(action, now)?;
         put_work_order(&tx, &work_order)?;
         enqueue(&tx, "work_order", &work_order.id.to_string(), "status", &StatusChange { action, at: now }, now)?;
         tx.commit()?;
