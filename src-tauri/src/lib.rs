@@ -6,8 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use fieldbook_app::{
-    App, AppError, Locale, Settings, SyncStatus, SystemClock, WorkOrderDetail, WorkOrderList, WorkOrderQuery,
+    App, AppError, ErrorCode, Locale, PartOption, Settings, SignOffInput, SyncOverview, SyncStatus, SystemClock,
+    WorkOrderDetail, WorkOrderList, WorkOrderQuery, WorkOrderSummary,
 };
+use fieldbook_domain::{
+    Answer, FaultDraft, FaultRecord, InspectionResult, Note, PartDraft, PartUsage, Photo, SignOff, StatusAction,
+};
+use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{Emitter, Manager, State};
 
 type Shared<'a> = State<'a, Arc<App>>;
@@ -47,6 +52,113 @@ async fn enroll(app: Shared<'_>, server: String, username: String, password: Str
     app.enroll(&server, &username, &password, "Fieldbook").await
 }
 
+#[tauri::command]
+fn sync_overview(app: Shared<'_>) -> Result<SyncOverview, AppError> {
+    app.sync_overview()
+}
+
+#[tauri::command]
+fn open_offline_demo(app: Shared<'_>) -> Result<SyncStatus, AppError> {
+    app.open_offline_demo()
+}
+
+#[tauri::command]
+fn sign_out(app: Shared<'_>, discard_unsent: bool) -> Result<SyncStatus, AppError> {
+    app.sign_out(discard_unsent)
+}
+
+/// The UI saw the network come back (the WebView's `online` event).
+#[tauri::command]
+fn network_online(app: Shared<'_>) {
+    app.wake_sync()
+}
+
+#[tauri::command]
+fn record_answer(
+    app: Shared<'_>,
+    work_order_id: String,
+    item_key: String,
+    answer: Answer,
+    note: String,
+    supersedes: Option<String>,
+) -> Result<InspectionResult, AppError> {
+    app.record_answer(&work_order_id, &item_key, answer, &note, supersedes.as_deref())
+}
+
+#[tauri::command]
+fn record_fault(app: Shared<'_>, work_order_id: String, draft: FaultDraft) -> Result<FaultRecord, AppError> {
+    app.record_fault(&work_order_id, &draft)
+}
+
+#[tauri::command]
+fn record_part(app: Shared<'_>, work_order_id: String, draft: PartDraft) -> Result<PartUsage, AppError> {
+    app.record_part(&work_order_id, &draft)
+}
+
+#[tauri::command]
+fn add_note(app: Shared<'_>, work_order_id: String, text: String) -> Result<Note, AppError> {
+    app.add_note(&work_order_id, &text)
+}
+
+#[tauri::command]
+fn change_status(app: Shared<'_>, work_order_id: String, action: StatusAction) -> Result<WorkOrderSummary, AppError> {
+    app.change_status(&work_order_id, action)
+}
+
+#[tauri::command]
+fn search_parts(app: Shared<'_>, search: String) -> Result<Vec<PartOption>, AppError> {
+    app.search_parts(&search)
+}
+
+/// A photo's or signature's bytes, sent raw (no JSON).
+#[tauri::command]
+fn blob(app: Shared<'_>, id: String) -> Result<Response, AppError> {
+    app.blob(&id).map(Response::new)
+}
+
+/// Raw-body commands (a photo, a signature) carry their other arguments in headers, as
+/// percent-encoded UTF-8.
+fn header(request: &Request<'_>, name: &str) -> Result<Option<String>, AppError> {
+    let Some(value) = request.headers().get(name) else { return Ok(None) };
+    let text = value.to_str().map_err(|_| bad(format!("header {name} is not text")))?;
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(|decoded| Some(decoded.into_owned()))
+        .map_err(|_| bad(format!("header {name} is not percent-encoded UTF-8")))
+}
+
+fn bad(message: String) -> AppError {
+    AppError::new(ErrorCode::InvalidInput, message)
+}
+
+fn raw_body<'r>(request: &'r Request<'_>) -> Result<&'r [u8], AppError> {
+    match request.body() {
+        InvokeBody::Raw(bytes) => Ok(bytes),
+        InvokeBody::Json(_) => Err(bad("send the image bytes as the raw body".into())),
+    }
+}
+
+/// Attaches a photo: raw body = the image file; headers `work-order-id`, `item-key`
+/// (optional), `caption`.
+#[tauri::command]
+fn attach_photo(app: Shared<'_>, request: Request<'_>) -> Result<Photo, AppError> {
+    let work_order = header(&request, "work-order-id")?.ok_or_else(|| bad("work-order-id is missing".into()))?;
+    let item_key = header(&request, "item-key")?.filter(|k| !k.is_empty());
+    let caption = header(&request, "caption")?.unwrap_or_default();
+    app.attach_photo(&work_order, item_key.as_deref(), &caption, raw_body(&request)?)
+}
+
+/// The customer signs: raw body = the signature PNG; headers `work-order-id` and `sign-off`
+/// (the form as JSON).
+#[tauri::command]
+fn sign_off(app: Shared<'_>, request: Request<'_>) -> Result<SignOff, AppError> {
+    let work_order = header(&request, "work-order-id")?.ok_or_else(|| bad("work-order-id is missing".into()))?;
+    let form = header(&request, "sign-off")?.ok_or_else(|| bad("the sign-off form is missing".into()))?;
+    let input: SignOffInput =
+        serde_json::from_str(&form).map_err(|e| bad(format!("the sign-off form is malformed: {e}")))?;
+    app.sign(&work_order, &input, raw_body(&request)?)
+}
+
 /// The data folder: `FIELDBOOK_DATA_DIR` when set (tests, the demo), else the platform's
 /// app-data folder.
 fn data_dir(handle: &tauri::AppHandle) -> Result<PathBuf, Box<dyn std::error::Error>> {
@@ -65,6 +177,10 @@ pub fn run() {
             app.on_change(move |change| {
                 // A closed window cannot receive the event; the next screen load reads the store.
                 let _ = emitter.emit("store-changed", change);
+            });
+            let status_emitter = handle.clone();
+            app.on_sync_status(move |status| {
+                let _ = status_emitter.emit("sync-status", status);
             });
             // `./dev run` signs the demo device in to the local server this way.
             let sign_in = (
@@ -91,7 +207,20 @@ pub fn run() {
             set_locale,
             sync_status,
             sync_now,
-            enroll
+            enroll,
+            sync_overview,
+            open_offline_demo,
+            sign_out,
+            network_online,
+            record_answer,
+            record_fault,
+            record_part,
+            add_note,
+            change_status,
+            search_parts,
+            blob,
+            attach_photo,
+            sign_off
         ])
         .run(tauri::generate_context!())
         .expect("the Fieldbook window could not start");

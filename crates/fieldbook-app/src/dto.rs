@@ -149,10 +149,117 @@ pub struct WorkOrderDetail {
     pub notes: Vec<Note>,
     /// What still blocks completion.
     pub missing: Vec<Missing>,
+    /// The records of this visit not yet confirmed by the server (the rest are).
+    pub record_states: Vec<RecordSync>,
+    /// This work order's changes the server refused.
+    pub conflicts: Vec<ConflictView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Settings {
     pub locale: Locale,
+}
+
+/// Where one change stands between this device and the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordState {
+    /// Saved on this device, not yet sent.
+    LocalOnly,
+    /// Sent; the server's answer has not arrived yet.
+    Sent,
+    /// The server holds it.
+    Confirmed,
+    /// The server refused it; it is kept in the conflicts list.
+    Conflicted,
+}
+
+/// The sync state of one record of a visit that is not (yet) confirmed. Records not listed
+/// are confirmed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct RecordSync {
+    /// `inspection_result`, `fault_record`, `part_usage`, `photo`, `note`, `sign_off` or
+    /// `work_order` (a status step).
+    pub entity: String,
+    /// The record's id (a photo's blob id; the work order's id for a status step).
+    pub entity_id: String,
+    pub state: RecordState,
+}
+
+/// A change waiting to be sent, for the sync screen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PendingChange {
+    #[ts(type = "number")]
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+    /// `create`, `attach` or `status`.
+    pub op: String,
+    pub work_order_id: String,
+    pub work_order_number: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub state: RecordState,
+    /// The change as it will be sent.
+    #[ts(type = "unknown")]
+    pub value: serde_json::Value,
+}
+
+/// A change the server refused, with both values: the device's and the work order as it now
+/// stands. Nothing refused is dropped; the supervisor sees the same conflict on the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ConflictView {
+    #[ts(type = "number")]
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub op: String,
+    pub work_order_id: String,
+    pub work_order_number: Option<String>,
+    /// Why the server refused it, for programs (e.g. `visit_locked`) and in plain words.
+    pub code: String,
+    pub message: String,
+    pub created_at: DateTime<Utc>,
+    /// What this device recorded.
+    #[ts(type = "unknown")]
+    pub local_value: serde_json::Value,
+    /// The work order's status and assignee as the server now has them (absent if the work
+    /// order has left this device).
+    pub server_status: Option<WorkOrderStatus>,
+    pub server_assignee: Option<String>,
+}
+
+/// Everything the sync screen shows.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct SyncOverview {
+    pub status: crate::sync::SyncStatus,
+    /// The oldest pending changes (at most 500); `status.pending` counts them all.
+    pub pending: Vec<PendingChange>,
+    pub conflicts: Vec<ConflictView>,
+}
+
+/// A parts-catalog entry offered when recording a part.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct PartOption {
+    pub part_number: String,
+    pub name: String,
+    pub needs_customer_approval: bool,
+    #[ts(type = "number")]
+    pub unit_price_cents: i64,
+}
+
+/// What the customer's sign-off form holds; the signature image travels beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct SignOffInput {
+    pub signer_name: String,
+    pub opinion: String,
+    #[ts(type = "number")]
+    pub satisfaction: i64,
 }

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     Storage,
     /// The server could not be reached or is too new for this app; local work is safe.
     Offline,
+    /// Changes on this device have not reached the server yet (e.g. when signing out).
+    Unsynced,
 }
 
 /// The one error shape that crosses into the UI.

@@ -6,6 +6,7 @@
 
 pub mod dto;
 mod error;
+mod records;
 pub mod sync;
 mod views;
 
@@ -40,12 +41,14 @@ pub struct StoreChanged {
 }
 
 type Listener = Box<dyn Fn(StoreChanged) + Send + Sync>;
+type StatusListener = Box<dyn Fn(SyncStatus) + Send + Sync>;
 
 /// One device's Fieldbook: its store, its clock and whoever is signed in.
 pub struct App {
     store: Mutex<Store>,
     clock: Arc<dyn Clock>,
     listener: Mutex<Option<Listener>>,
+    status_listener: Mutex<Option<StatusListener>>,
     sync_memo: Mutex<sync::SyncMemo>,
     /// Wakes the background sync after a change.
     wake: tokio::sync::Notify,
@@ -72,6 +75,7 @@ impl App {
             store: Mutex::new(store),
             clock,
             listener: Mutex::new(None),
+            status_listener: Mutex::new(None),
             sync_memo: Mutex::new(sync::SyncMemo::default()),
             wake: tokio::sync::Notify::new(),
         }
@@ -80,6 +84,17 @@ impl App {
     /// Called after every committed change (the shell turns it into a UI event).
     pub fn on_change(&self, listener: impl Fn(StoreChanged) + Send + Sync + 'static) {
         *self.listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
+    }
+
+    /// Called whenever sync's status changes: it starts, progresses, ends or fails.
+    pub fn on_sync_status(&self, listener: impl Fn(SyncStatus) + Send + Sync + 'static) {
+        *self.status_listener.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(listener));
+    }
+
+    fn notify_status(&self, status: SyncStatus) {
+        if let Some(listener) = &*self.status_listener.lock().unwrap_or_else(|p| p.into_inner()) {
+            listener(status);
+        }
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
@@ -156,7 +171,12 @@ impl App {
             Some(asset) => store.asset_history(asset.id, id, 20)?,
             None => Vec::new(),
         };
-        Ok(views::detail(&row, &visit, &history, self.clock.now()))
+        drop(store);
+        let (record_states, conflicts) = self.visit_sync(id)?;
+        let mut detail = views::detail(&row, &visit, &history, self.clock.now());
+        detail.record_states = record_states;
+        detail.conflicts = conflicts;
+        Ok(detail)
     }
 
     /// Loads a work order the signed-in technician may write to.
@@ -263,6 +283,45 @@ impl App {
         let (sign_off, _) = self.store().sign_off(id, draft, signature_png, self.clock.now())?;
         self.changed(id);
         Ok(sign_off)
+    }
+
+    /// The customer signs with the form's fields and the signature image (PNG) drawn on the
+    /// device; the signature's id is its hash.
+    pub fn sign(&self, work_order_id: &str, input: &SignOffInput, signature_png: &[u8]) -> Result<SignOff, AppError> {
+        if signature_png.is_empty() {
+            return Err(AppError::new(ErrorCode::InvalidInput, "the signature is empty; ask the customer to sign"));
+        }
+        let draft = SignOffDraft {
+            signer_name: input.signer_name.clone(),
+            opinion: input.opinion.clone(),
+            satisfaction: input.satisfaction,
+            signature: fieldbook_domain::BlobId::of_bytes(signature_png),
+        };
+        self.sign_off(work_order_id, &draft, signature_png)
+    }
+
+    /// Parts-catalog entries whose number or name contains `search` (at most 50).
+    pub fn search_parts(&self, search: &str) -> Result<Vec<PartOption>, AppError> {
+        let search = fieldbook_domain::text::optional_text("search", search, 200)?;
+        Ok(self
+            .store()
+            .search_parts(&search, 50)?
+            .into_iter()
+            .map(|(part_number, name, needs_customer_approval, unit_price_cents)| PartOption {
+                part_number,
+                name,
+                needs_customer_approval,
+                unit_price_cents,
+            })
+            .collect())
+    }
+
+    /// A photo's or signature's bytes, when they are on this device.
+    pub fn blob(&self, id: &str) -> Result<Vec<u8>, AppError> {
+        let id: fieldbook_domain::BlobId = parse_id(id)?;
+        self.store().blob(&id)?.ok_or_else(|| {
+            AppError::new(ErrorCode::NotFound, "this photo is not on the device yet; it arrives with the next sync")
+        })
     }
 
     /// How many changes wait to be sent.

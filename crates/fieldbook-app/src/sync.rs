@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use fieldbook_sync::{SyncClient, SyncError, remember_enrollment, sync_once};
+use fieldbook_sync::{SyncClient, SyncError, SyncProgress, remember_enrollment, sync_with_progress};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -47,14 +47,46 @@ pub struct SyncStatus {
     pub pending: u64,
     /// Changes the server refused, kept for people to see.
     pub conflicts: u32,
+    /// Bytes of photos and signatures among the pending changes.
+    #[ts(type = "number")]
+    pub pending_blob_bytes: u64,
+    /// How far the running sync has got (absent when none runs).
+    pub progress: Option<ProgressView>,
     pub last_success: Option<DateTime<Utc>>,
     /// The last failure in plain words.
     pub last_error: Option<String>,
 }
 
+/// A running sync's progress, for a progress bar: `done` of `total` (no total while receiving,
+/// whose size is not known ahead).
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ProgressView {
+    /// `sending`, `uploading` (photo and signature bytes), `receiving` or `fetching` (photos
+    /// recorded on other devices).
+    pub phase: String,
+    #[ts(type = "number")]
+    pub done: u64,
+    #[ts(type = "number | null")]
+    pub total: Option<u64>,
+}
+
+impl From<SyncProgress> for ProgressView {
+    fn from(progress: SyncProgress) -> Self {
+        let (phase, done, total) = match progress {
+            SyncProgress::Sending { done, total } => ("sending", done, Some(total)),
+            SyncProgress::Uploading { done, total } => ("uploading", done, Some(total)),
+            SyncProgress::Receiving { received } => ("receiving", received, None),
+            SyncProgress::Fetching { done, total } => ("fetching", done, Some(total)),
+        };
+        ProgressView { phase: phase.to_owned(), done, total }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SyncMemo {
     pub syncing: bool,
+    pub progress: Option<ProgressView>,
     pub failures: u32,
     pub last_success: Option<DateTime<Utc>>,
     pub last_error: Option<(SyncState, String)>,
@@ -81,9 +113,14 @@ impl App {
     }
 
     pub fn sync_status(&self) -> Result<SyncStatus, AppError> {
-        let (server, pending, conflicts) = {
+        let (server, pending, conflicts, pending_blob_bytes) = {
             let store = self.store();
-            (store.setting("sync.server")?, store.outbox_len()?, store.conflicts()?.len() as u32)
+            (
+                store.setting("sync.server")?,
+                store.outbox_len()?,
+                store.count("SELECT COUNT(*) FROM conflicts")? as u32,
+                store.pending_blob_bytes()?,
+            )
         };
         let memo = self.sync_memo.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let state = if server.is_none() {
@@ -100,6 +137,8 @@ impl App {
             server,
             pending,
             conflicts,
+            pending_blob_bytes,
+            progress: memo.progress,
             last_success: memo.last_success,
             last_error: memo.last_error.map(|(_, message)| message),
         })
@@ -131,10 +170,16 @@ impl App {
     pub async fn sync_now(&self) -> Result<SyncStatus, AppError> {
         let Some(client) = self.client()? else { return self.sync_status() };
         self.sync_memo.lock().unwrap_or_else(|p| p.into_inner()).syncing = true;
-        let result = sync_once(&self.store, &client, self.clock.now()).await;
+        self.status_changed();
+        let report_progress = |progress: SyncProgress| {
+            self.sync_memo.lock().unwrap_or_else(|p| p.into_inner()).progress = Some(progress.into());
+            self.status_changed();
+        };
+        let result = sync_with_progress(&self.store, &client, self.clock.now(), &report_progress).await;
         {
             let mut memo = self.sync_memo.lock().unwrap_or_else(|p| p.into_inner());
             memo.syncing = false;
+            memo.progress = None;
             match &result {
                 Ok(_) => {
                     memo.failures = 0;
@@ -153,11 +198,64 @@ impl App {
             }
         }
         if let Ok(report) = &result
-            && report.pulled + report.pushed > 0
+            && report.pulled + report.pushed + report.blobs_downloaded > 0
         {
             self.notify(StoreChanged { work_order_id: None });
         }
+        self.status_changed();
         result.map_err(sync_error)?;
+        self.sync_status()
+    }
+
+    /// Tells the status listener (the shell's `sync-status` event) where sync stands.
+    fn status_changed(&self) {
+        if let Ok(status) = self.sync_status() {
+            self.notify_status(status);
+        }
+    }
+
+    /// Whether the server answers now (used while offline, to notice the network's return).
+    pub async fn server_reachable(&self) -> bool {
+        match self.client() {
+            Ok(Some(client)) => client.reachable().await,
+            _ => false,
+        }
+    }
+
+    /// Signs this device out. With changes not yet sent it refuses unless `discard_unsent`, as
+    /// signing out removes this user's work orders and records from the device.
+    pub fn sign_out(&self, discard_unsent: bool) -> Result<SyncStatus, AppError> {
+        let pending = self.store().outbox_len()?;
+        if pending > 0 && !discard_unsent {
+            return Err(AppError::new(
+                ErrorCode::Unsynced,
+                format!(
+                    "{pending} change(s) on this device have not reached the server yet; sync first, or sign out anyway and lose them"
+                ),
+            ));
+        }
+        self.store().forget_user_data()?;
+        *self.sync_memo.lock().unwrap_or_else(|p| p.into_inner()) = SyncMemo::default();
+        self.notify(StoreChanged { work_order_id: None });
+        self.status_changed();
+        self.sync_status()
+    }
+
+    /// First run without a server: fills the device with a small bilingual demo set (work
+    /// orders of the demo technician 张伟, some with finished visits) and signs in as them, so
+    /// the whole app can be tried offline. Refused once the device holds a sign-in.
+    pub fn open_offline_demo(&self) -> Result<SyncStatus, AppError> {
+        if self.current_user()?.is_some() {
+            return Err(AppError::new(
+                ErrorCode::RuleViolation,
+                "this device is already signed in; sign out before opening the demo",
+            ));
+        }
+        let data = fieldbook_demo::generate(&fieldbook_demo::DemoOptions::new(90, self.clock.now()));
+        let technician = data.technicians[0].id;
+        self.store().import(&data.for_technician(technician))?;
+        self.sign_in_as(technician)?;
+        self.notify(StoreChanged { work_order_id: None });
         self.sync_status()
     }
 
@@ -181,13 +279,29 @@ fn sync_error(err: SyncError) -> AppError {
 pub async fn run(app: Arc<App>) {
     loop {
         let _ = app.sync_now().await;
-        let wait = backoff(app.sync_failures(), rand::random::<f64>());
+        let failures = app.sync_failures();
+        let wait = backoff(failures, rand::random::<f64>());
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = app.wake.notified() => {
                 // Let a burst of changes finish before sending them together.
                 tokio::time::sleep(DEBOUNCE).await;
             }
+            // While offline, notice the network's return within seconds instead of waiting
+            // out the backoff: a cheap health check every few seconds.
+            _ = network_returns(&app), if failures > 0 => {}
+        }
+    }
+}
+
+/// How often an offline device checks whether the server answers again.
+pub const PROBE_EVERY: Duration = Duration::from_secs(5);
+
+async fn network_returns(app: &App) {
+    loop {
+        tokio::time::sleep(PROBE_EVERY).await;
+        if app.server_reachable().await {
+            return;
         }
     }
 }

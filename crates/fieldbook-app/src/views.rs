@@ -98,5 +98,8 @@ pub(crate) fn detail(row: &WorkOrderRow, visit: &Visit, history: &[WorkOrder], n
         sign_off: visit.sign_off.clone(),
         notes: visit.notes.clone(),
         missing: if w.status.accepts_visit_records() { visit.missing_for_completion() } else { Vec::new() },
+        // Filled in by the caller, which holds the outbox.
+        record_states: Vec::new(),
+        conflicts: Vec::new(),
     }
 }

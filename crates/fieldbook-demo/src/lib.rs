@@ -341,6 +341,7 @@ fn add_visit_records(
                 assessment,
                 note: String::new(),
                 recorded_at: at + Duration::minutes(i as i64),
+                hlc: fieldbook_domain::Hlc::at((at + Duration::minutes(i as i64)).timestamp_millis()),
                 supersedes: None,
             });
         }

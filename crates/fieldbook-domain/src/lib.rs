@@ -6,6 +6,7 @@
 
 pub mod checklist;
 pub mod error;
+pub mod hlc;
 pub mod ids;
 pub mod policy;
 pub mod templates;
@@ -17,6 +18,7 @@ pub use checklist::{
     Answer, AnswerError, Assessment, CheckOutcome, ChecklistItem, ChecklistTemplate, ItemKind, Method, Standard,
 };
 pub use error::{InvalidInput, RuleViolation};
+pub use hlc::Hlc;
 pub use ids::*;
 pub use policy::{Allowance, Clock, DeadlineState, Deadlines, FixedClock, LevelPromise, ServicePolicy};
 pub use text::Bilingual;

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::checklist::{Answer, Assessment, ChecklistTemplate, ItemKind};
 use crate::error::InvalidInput;
+use crate::hlc::Hlc;
 use crate::ids::{BlobId, FaultRecordId, NoteId, PartUsageId, ResultId, SignOffId, UserId, WorkOrderId};
 use crate::text::{optional_text, required_text};
 use crate::work_order::{WorkOrder, WorkOrderKind};
@@ -29,6 +30,10 @@ pub struct InspectionResult {
     pub assessment: Assessment,
     pub note: String,
     pub recorded_at: DateTime<Utc>,
+    /// Orders answers to the same item: the later stamp is in force (see [`crate::hlc`]).
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub hlc: Hlc,
     pub supersedes: Option<ResultId>,
 }
 
@@ -333,12 +338,14 @@ pub fn current<'a, T, Id: Eq + std::hash::Hash + 'a>(
 }
 
 impl Visit {
-    /// The answer in force for each item: the newest one that nothing supersedes.
+    /// The answer in force for each item: of those that nothing supersedes, the one with the
+    /// latest clock stamp (ties, which only a broken device makes, go to the larger id). The
+    /// devices' wall clocks (`recorded_at`) never decide.
     pub fn current_results(&self) -> BTreeMap<&str, &InspectionResult> {
         let mut by_item = BTreeMap::new();
         for result in current(&self.results, |r| r.id, |r| r.supersedes) {
             let entry = by_item.entry(result.item_key.as_str()).or_insert(result);
-            if result.recorded_at >= entry.recorded_at {
+            if (result.hlc, result.id) >= (entry.hlc, entry.id) {
                 *entry = result;
             }
         }
@@ -455,6 +462,7 @@ mod tests {
             assessment,
             note: String::new(),
             recorded_at: at(when),
+            hlc: Hlc::at(at(when).timestamp_millis()),
             supersedes,
         }
     }
@@ -544,6 +552,23 @@ mod tests {
         v.results = vec![first, fix.clone()];
         assert_eq!(v.current_results()[key], &fix);
         assert_eq!(v.results.len(), 2, "the original stays on record");
+    }
+
+    #[test]
+    fn the_later_clock_stamp_wins_whatever_the_wall_clocks_say() {
+        let mut v = visit();
+        let key = "look.four_no_dust";
+        // Two devices of one technician answer offline; the second device's wall clock runs an
+        // hour behind, but it had seen the first answer, so its stamp is later.
+        let mut first = answer(&v, key, Answer::Check(CheckOutcome::Abnormal), "2026-11-20T11:00:00+08:00", None);
+        first.hlc = Hlc::tick(None, first.recorded_at.timestamp_millis(), 1);
+        let mut second = answer(&v, key, Answer::Check(CheckOutcome::Normal), "2026-11-20T10:00:00+08:00", None);
+        let seen = Hlc::observe(None, first.hlc, second.recorded_at.timestamp_millis(), 2);
+        second.hlc = Hlc::tick(Some(seen), second.recorded_at.timestamp_millis(), 2);
+        v.results = vec![second.clone(), first.clone()];
+        assert_eq!(v.current_results()[key], &second);
+        v.results = vec![first, second.clone()];
+        assert_eq!(v.current_results()[key], &second, "the order records arrive in does not matter");
     }
 
     #[test]

@@ -15,7 +15,8 @@ use fieldbook_domain::{
     WorkOrderId,
 };
 use fieldbook_protocol::{
-    DeviceInfo, Mutation, PartCatalogEntry, PullResponse, PushResponse, UploadStatus, UserInfo, WorkOrderFilter,
+    ConflictFilter, ConflictInfo, DeviceInfo, Mutation, PartCatalogEntry, PullResponse, PushResponse, UploadStatus,
+    UserInfo, WorkOrderFilter,
 };
 use thiserror::Error;
 
@@ -136,6 +137,18 @@ pub trait Database: Send + Sync + 'static {
     ) -> DbResult<PushResponse>;
     /// The caller's changes after `after`, oldest first, at most `limit`.
     async fn pull(&self, user: UserId, after: u64, limit: u32) -> DbResult<PullResponse>;
+
+    /// Refused changes: of `own` user's devices, or of the technicians `team_of` supervises
+    /// (neither: all), newest first.
+    async fn conflicts(
+        &self,
+        own: Option<UserId>,
+        team_of: Option<UserId>,
+        filter: &ConflictFilter,
+    ) -> DbResult<Vec<ConflictInfo>>;
+    async fn conflict(&self, id: i64) -> DbResult<Option<ConflictInfo>>;
+    /// Marks a conflict as dealt with; the record of it stays.
+    async fn resolve_conflict(&self, id: i64, by: UserId, at: DateTime<Utc>) -> DbResult<ConflictInfo>;
 
     // Blobs.
     async fn missing_blobs(&self, ids: &[BlobId]) -> DbResult<Vec<BlobId>>;

@@ -188,6 +188,7 @@ mod tests {
         Mutation {
             seq,
             id: MutationId::new(),
+            hlc: fieldbook_domain::Hlc::default(),
             op: MutationOp::Status(StatusStep {
                 work_order_id: WorkOrderId::new(),
                 action: StatusAction::SetOff,

@@ -27,6 +27,7 @@
 
 mod blobs;
 mod codec;
+mod conflicts;
 mod reference;
 mod schema;
 mod sync;
@@ -43,7 +44,8 @@ use fieldbook_domain::{
     UserId, WorkOrder, WorkOrderId,
 };
 use fieldbook_protocol::{
-    DeviceInfo, Mutation, PartCatalogEntry, PullResponse, PushResponse, UploadStatus, UserInfo, WorkOrderFilter,
+    ConflictFilter, ConflictInfo, DeviceInfo, Mutation, PartCatalogEntry, PullResponse, PushResponse, UploadStatus,
+    UserInfo, WorkOrderFilter,
 };
 use fieldbook_server_db::{Database, DbError, DbResult, NewDevice, ReferenceBatch, SupervisorChange, UserRecord};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -258,6 +260,24 @@ impl Database for SqliteDatabase {
 
     async fn pull(&self, user: UserId, after: u64, limit: u32) -> DbResult<PullResponse> {
         self.read(move |tx| sync::pull(tx, user, after, limit)).await
+    }
+
+    async fn conflicts(
+        &self,
+        own: Option<UserId>,
+        team_of: Option<UserId>,
+        filter: &ConflictFilter,
+    ) -> DbResult<Vec<ConflictInfo>> {
+        let filter = filter.clone();
+        self.read(move |tx| conflicts::list(tx, own, team_of, &filter)).await
+    }
+
+    async fn conflict(&self, id: i64) -> DbResult<Option<ConflictInfo>> {
+        self.read(move |tx| conflicts::get(tx, id)).await
+    }
+
+    async fn resolve_conflict(&self, id: i64, by: UserId, at: DateTime<Utc>) -> DbResult<ConflictInfo> {
+        self.write(move |tx| conflicts::resolve(tx, id, by, at)).await
     }
 
     async fn missing_blobs(&self, ids: &[BlobId]) -> DbResult<Vec<BlobId>> {

@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 /// Times are Unix milliseconds (UTC); ids are UUID text (blob ids: SHA-256 hex); bodies are
@@ -161,6 +161,16 @@ CREATE TABLE blob_uploads (
     data       BLOB NOT NULL,
     updated_at INTEGER NOT NULL
 ) STRICT;
+"#;
+
+/// Hybrid logical clock stamps of pushed mutations (the audit order of one technician's
+/// changes across devices), and the time a supervisor marked a conflict as dealt with.
+const V2: &str = r#"
+ALTER TABLE mutations ADD COLUMN hlc TEXT NOT NULL DEFAULT '';
+ALTER TABLE conflicts ADD COLUMN hlc TEXT NOT NULL DEFAULT '';
+ALTER TABLE conflicts ADD COLUMN resolved_at INTEGER;
+ALTER TABLE conflicts ADD COLUMN resolved_by TEXT REFERENCES users(id);
+CREATE INDEX conflicts_by_user ON conflicts (user_id, id);
 "#;
 
 #[cfg(test)]

@@ -66,10 +66,18 @@ pub(crate) fn push(
                     None => (apply(conn, &mut state, device_id, user, mutation, at)?, Some(mutation_id)),
                 };
                 conn.prepare_cached(
-                    "INSERT INTO mutations (device_id, seq, mutation_id, outcome, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO mutations (device_id, seq, mutation_id, outcome, created_at, hlc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .db()?
-                .execute(params![device_id, int(seq, "mutation number")?, stored_id, to_json(&outcome)?, millis(at)])
+                .execute(params![
+                    device_id,
+                    int(seq, "mutation number")?,
+                    stored_id,
+                    to_json(&outcome)?,
+                    millis(at),
+                    mutation.hlc.to_string()
+                ])
                 .db()?;
                 outcome
             }
@@ -171,8 +179,8 @@ fn apply(
                 Outcome::Applied | Outcome::AlreadyApplied => ("rejected", "the change was not applied"),
             };
             conn.prepare_cached(
-                "INSERT INTO conflicts (device_id, seq, user_id, work_order_id, op, code, message, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO conflicts (device_id, seq, user_id, work_order_id, op, code, message, created_at, hlc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )
             .db()?
             .execute(params![
@@ -183,7 +191,8 @@ fn apply(
                 to_json(&mutation.op)?,
                 code,
                 message,
-                millis(at)
+                millis(at),
+                mutation.hlc.to_string()
             ])
             .db()?;
             Ok(outcome)

@@ -217,13 +217,22 @@ fn answer(work_order: WorkOrderId, item: &str, answer: Answer, assessment: Asses
         assessment,
         note: String::new(),
         recorded_at: at(20),
+        hlc: fieldbook_domain::Hlc::at(at(20).timestamp_millis()),
         supersedes: None,
     })
 }
 
 /// Numbers `ops` from `first` with fresh mutation ids.
 fn numbered(first: u64, ops: Vec<MutationOp>) -> Vec<Mutation> {
-    ops.into_iter().enumerate().map(|(i, op)| Mutation { seq: first + i as u64, id: MutationId::new(), op }).collect()
+    ops.into_iter()
+        .enumerate()
+        .map(|(i, op)| Mutation {
+            seq: first + i as u64,
+            id: MutationId::new(),
+            hlc: fieldbook_domain::Hlc::at(i as i64),
+            op,
+        })
+        .collect()
 }
 
 fn outcomes(response: &PushResponse) -> Vec<Outcome> {
@@ -705,7 +714,7 @@ async fn push_every_kind_of_record(db: &dyn Database, world: &World, counts: &dy
     assert_eq!(growth(&after_notes.0, &counts()), grew(&[("changes", 1), ("mutations", 1), ("records", 1)]));
 
     // The same mutation id under a new number (or from another device) is applied once.
-    let repeated = Mutation { seq: 15, id: overlap[2].id, op: overlap[2].op.clone() };
+    let repeated = Mutation { seq: 15, id: overlap[2].id, hlc: overlap[2].hlc, op: overlap[2].op.clone() };
     let before = counts();
     let response = db.push(tablet, tech1, std::slice::from_ref(&repeated), at(94)).await.unwrap();
     assert_eq!((response.acked_through, outcomes(&response)), (15, vec![Outcome::AlreadyApplied]));

@@ -105,7 +105,12 @@ async fn main() {
                             text: format!("巡检记录 {seq}: 设备运行正常"),
                             written_at: Utc::now(),
                         };
-                        Mutation { seq, id: MutationId::new(), op: MutationOp::Note(note) }
+                        Mutation {
+                            seq,
+                            id: MutationId::new(),
+                            hlc: fieldbook_domain::Hlc::at(seq as i64),
+                            op: MutationOp::Note(note),
+                        }
                     })
                     .collect();
                 let response = http

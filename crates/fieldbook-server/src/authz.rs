@@ -38,6 +38,10 @@ pub enum Action<'a> {
     ReadBlob {
         work_orders: &'a [(WorkOrder, Option<UserInfo>)],
     },
+    /// Mark a refused change of `technician` as dealt with.
+    ResolveConflict {
+        technician: Option<&'a UserInfo>,
+    },
     ReadCatalog,
     EditCatalog,
     ReadDevices,
@@ -79,6 +83,11 @@ pub fn authorize(actor: &Actor, action: Action<'_>) -> Result<(), ApiError> {
         Action::PushRecords | Action::UploadBlob => role == Technician,
         Action::PullOwnStream | Action::ReadCatalog => true,
         Action::ReadBlob { work_orders } => work_orders.iter().any(|(w, a)| may_read(actor, w, a.as_ref())),
+        Action::ResolveConflict { technician } => match role {
+            Supervisor => technician.is_some_and(|t| in_team(actor, Some(t))),
+            Admin => true,
+            Technician => false,
+        },
         Action::EditCatalog | Action::ReadDevices => matches!(role, Supervisor | Admin),
         Action::ReadUsers => matches!(role, Supervisor | Admin),
         Action::ManageDevices | Action::ManageUsers => role == Admin,

@@ -1096,10 +1096,11 @@ fn parse_bool(text: &str) -> Result<bool, String> {
 fn parse_yuan(text: &str) -> Result<i64, String> {
     let usage = "write the price in yuan with at most two decimals, e.g. 45.00";
     let number = text.trim_start_matches(['¥', '￥']).trim();
-    if let Some(rest) = number.strip_prefix('-') {
-        if rest.chars().all(|c| c.is_ascii_digit() || c == '.') && !rest.is_empty() {
-            return Err(format!("'{text}' is negative; a price is 0 or more"));
-        }
+    if let Some(rest) = number.strip_prefix('-')
+        && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && !rest.is_empty()
+    {
+        return Err(format!("'{text}' is negative; a price is 0 or more"));
     }
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());

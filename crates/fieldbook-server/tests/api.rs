@@ -40,6 +40,7 @@ fn step(seq: u64, work_order_id: WorkOrderId, action: StatusAction) -> Mutation 
     Mutation {
         seq,
         id: MutationId::new(),
+        hlc: fieldbook_domain::Hlc::default(),
         op: MutationOp::Status(StatusStep { work_order_id, action, at: Utc::now() }),
     }
 }
@@ -48,6 +49,7 @@ fn note(seq: u64, work_order_id: WorkOrderId, text: &str) -> Mutation {
     Mutation {
         seq,
         id: MutationId::new(),
+        hlc: fieldbook_domain::Hlc::default(),
         op: MutationOp::Note(Note {
             id: NoteId::new(),
             work_order_id,
@@ -69,6 +71,7 @@ fn answer(seq: u64, bundle: &WorkOrderBundle, item: &ChecklistItem) -> Mutation 
     Mutation {
         seq,
         id: MutationId::new(),
+        hlc: fieldbook_domain::Hlc::default(),
         op: MutationOp::InspectionResult(InspectionResult {
             id: ResultId::new(),
             work_order_id: bundle.work_order.id,
@@ -77,6 +80,7 @@ fn answer(seq: u64, bundle: &WorkOrderBundle, item: &ChecklistItem) -> Mutation 
             assessment,
             note: String::new(),
             recorded_at: Utc::now(),
+            hlc: fieldbook_domain::Hlc::at(Utc::now().timestamp_millis()),
             supersedes: None,
         }),
     }
@@ -144,6 +148,7 @@ async fn a_whole_visit_syncs_and_a_second_device_of_the_technician_receives_it()
     mutations.push(Mutation {
         seq: mutations.len() as u64 + 1,
         id: MutationId::new(),
+        hlc: fieldbook_domain::Hlc::default(),
         op: MutationOp::Photo(Photo {
             blob: blob.clone(),
             work_order_id: wo,
@@ -158,6 +163,7 @@ async fn a_whole_visit_syncs_and_a_second_device_of_the_technician_receives_it()
     mutations.push(Mutation {
         seq: mutations.len() as u64 + 1,
         id: MutationId::new(),
+        hlc: fieldbook_domain::Hlc::default(),
         op: MutationOp::SignOff(SignOff {
             id: SignOffId::new(),
             work_order_id: wo,

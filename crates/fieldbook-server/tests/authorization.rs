@@ -81,6 +81,7 @@ impl World {
             Mutation {
                 seq: 1,
                 id: MutationId::new(),
+                hlc: fieldbook_domain::Hlc::default(),
                 op: MutationOp::Status(fieldbook_protocol::StatusStep {
                     work_order_id: work_order,
                     action: StatusAction::SetOff,
@@ -90,6 +91,7 @@ impl World {
             Mutation {
                 seq: 2,
                 id: MutationId::new(),
+                hlc: fieldbook_domain::Hlc::default(),
                 op: MutationOp::Status(fieldbook_protocol::StatusStep {
                     work_order_id: work_order,
                     action: StatusAction::Arrive,
@@ -99,12 +101,24 @@ impl World {
             Mutation {
                 seq: 3,
                 id: MutationId::new(),
+                hlc: fieldbook_domain::Hlc::default(),
                 op: MutationOp::Photo(Photo {
                     blob: photo.clone(),
                     work_order_id: work_order,
                     item_key: None,
                     caption: String::new(),
                     taken_at: Utc::now(),
+                }),
+            },
+            // Arriving twice is refused: the one conflict of this world.
+            Mutation {
+                seq: 4,
+                id: MutationId::new(),
+                hlc: fieldbook_domain::Hlc::default(),
+                op: MutationOp::Status(fieldbook_protocol::StatusStep {
+                    work_order_id: work_order,
+                    action: StatusAction::Arrive,
+                    at: Utc::now(),
                 }),
             },
         ];
@@ -269,7 +283,12 @@ fn rows() -> Vec<Row> {
                         text: "x".into(),
                         written_at: Utc::now(),
                     };
-                    let m = Mutation { seq: last + 1, id: MutationId::new(), op: MutationOp::Note(note) };
+                    let m = Mutation {
+                        seq: last + 1,
+                        id: MutationId::new(),
+                        hlc: fieldbook_domain::Hlc::default(),
+                        op: MutationOp::Note(note),
+                    };
                     send(w, who, Method::POST, "/v1/sync/push".into(), Some(json!({"mutations": [m]}))).await
                 })
             },
@@ -462,6 +481,22 @@ fn rows() -> Vec<Row> {
             },
         },
         Row {
+            endpoint: "GET /v1/conflicts",
+            allowed: &[Owner, OtherTechnician, TeamSupervisor, OtherSupervisor, Admin],
+            call: |w, who| Box::pin(send(w, who, Method::GET, "/v1/conflicts".into(), None)),
+        },
+        Row {
+            endpoint: "POST /v1/conflicts/{id}/resolve",
+            allowed: &[TeamSupervisor, Admin],
+            call: |w, who| {
+                Box::pin(async move {
+                    let (_, all) = w.client(Admin).get("/v1/conflicts").await;
+                    let id = all[0]["id"].as_i64().expect("the world holds a conflict");
+                    send(w, who, Method::POST, format!("/v1/conflicts/{id}/resolve"), Some(json!({}))).await
+                })
+            },
+        },
+        Row {
             endpoint: "GET /v1/devices",
             allowed: &[TeamSupervisor, OtherSupervisor, Admin],
             call: |w, who| Box::pin(send(w, who, Method::GET, "/v1/devices".into(), None)),
@@ -525,6 +560,39 @@ async fn every_endpoint_refuses_everyone_it_should() {
     for endpoint in &documented {
         assert!(covered.contains(&endpoint.as_str()), "{endpoint} is missing from the authorization matrix");
     }
+}
+
+#[tokio::test]
+async fn conflicts_are_shown_to_the_technician_and_their_supervisor_only() {
+    let world = World::new().await;
+    let count = |who: Who| {
+        let world = &world;
+        async move {
+            let (status, body) = world.client(who).get("/v1/conflicts").await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body.as_array().unwrap().clone()
+        }
+    };
+    let own = count(Who::Owner).await;
+    assert_eq!(own.len(), 1);
+    assert_eq!(own[0]["local"]["type"], "status");
+    assert_eq!(own[0]["server"]["status"], "on_site", "the server's side is shown beside the device's");
+    assert!(own[0]["resolved_at"].is_null());
+    assert_eq!(count(Who::TeamSupervisor).await.len(), 1);
+    assert_eq!(count(Who::Admin).await.len(), 1);
+    assert!(count(Who::OtherTechnician).await.is_empty());
+    assert!(count(Who::OtherSupervisor).await.is_empty());
+    // The supervisor marks it dealt with; it stays on record, and leaves the unresolved list.
+    let id = own[0]["id"].as_i64().unwrap();
+    let (status, resolved) =
+        world.client(Who::TeamSupervisor).post(&format!("/v1/conflicts/{id}/resolve"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{resolved}");
+    assert!(resolved["resolved_at"].is_string());
+    let (_, open) = world.client(Who::Owner).get("/v1/conflicts?unresolved=true").await;
+    assert!(open.as_array().unwrap().is_empty());
+    assert_eq!(count(Who::Owner).await.len(), 1);
+    let (status, _) = world.client(Who::TeamSupervisor).post("/v1/conflicts/999999/resolve", json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -208,10 +208,10 @@ async fn imported_work_orders_reach_the_assignees_devices() {
     loop {
         let page = db.pull(tech1.id, cursor, 1000).await.unwrap();
         for change in page.changes {
-            if let ChangeBody::WorkOrder { bundle } = change.body {
-                if bundle.work_order.id == icu.id {
-                    found = Some(bundle);
-                }
+            if let ChangeBody::WorkOrder { bundle } = change.body
+                && bundle.work_order.id == icu.id
+            {
+                found = Some(bundle);
             }
         }
         cursor = page.cursor;

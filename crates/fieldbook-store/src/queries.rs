@@ -40,9 +40,15 @@ pub struct OutboxEntry {
     pub mutation_id: String,
     pub entity: String,
     pub entity_id: String,
+    /// The work order the change belongs to.
+    pub work_order_id: String,
     pub op: String,
     pub payload: String,
     pub created_at: DateTime<Utc>,
+    /// When a push carrying it last left the device, if its answer never came back.
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Its clock stamp; `None` for changes made before stamps existed.
+    pub hlc: Option<fieldbook_domain::Hlc>,
 }
 
 const ROW_SELECT: &str = "
@@ -167,35 +173,57 @@ impl Store {
 
     /// Pending changes, oldest first.
     pub fn outbox(&self, limit: u32) -> Result<Vec<OutboxEntry>> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT seq, mutation_id, entity, entity_id, op, payload, created_at FROM outbox ORDER BY seq LIMIT ?1",
-        )?;
+        self.outbox_where("1 = 1", "", limit)
+    }
+
+    /// The pending changes of one work order, oldest first.
+    pub fn outbox_of(&self, work_order: WorkOrderId) -> Result<Vec<OutboxEntry>> {
+        self.outbox_where("work_order_id = ?1", &work_order.to_string(), u32::MAX)
+    }
+
+    fn outbox_where(&self, filter: &str, arg: &str, limit: u32) -> Result<Vec<OutboxEntry>> {
+        let sql = format!(
+            "SELECT seq, mutation_id, entity, entity_id, work_order_id, op, payload, created_at, sent_at, hlc
+             FROM outbox WHERE {filter} AND (?1 = ?1) ORDER BY seq LIMIT ?2"
+        );
+        let mut statement = self.conn.prepare_cached(&sql)?;
         let rows = statement
-            .query_map([limit], |row| {
+            .query_map(rusqlite::params![arg, limit], |row| {
                 Ok((
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get(3)?,
-                    row.get(4)?,
-                    row.get(5)?,
-                    row.get::<_, i64>(6)?,
+                    [row.get::<_, i64>(0)?.to_string(), row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?],
+                    [row.get::<_, String>(5)?, row.get(6)?, row.get(9)?],
+                    row.get::<_, i64>(7)?,
+                    row.get::<_, Option<i64>>(8)?,
                 ))
             })?
-            .collect::<rusqlite::Result<Vec<(i64, String, String, String, String, String, i64)>>>()?;
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
-            .map(|(seq, mutation_id, entity, entity_id, op, payload, created_at)| {
+            .map(|([seq, mutation_id, entity, entity_id, work_order_id], [op, payload, hlc], created_at, sent_at)| {
                 Ok(OutboxEntry {
-                    seq,
+                    seq: seq.parse().map_err(|_| crate::StoreError::Corrupt(format!("outbox number {seq}")))?,
                     mutation_id,
                     entity,
                     entity_id,
+                    work_order_id,
                     op,
                     payload,
                     created_at: from_millis(created_at)?,
+                    sent_at: sent_at.map(from_millis).transpose()?,
+                    hlc: if hlc.is_empty() { None } else { Some(hlc.parse()?) },
                 })
             })
             .collect()
+    }
+
+    /// Bytes of photos and signatures that wait to be sent with pending changes.
+    pub fn pending_blob_bytes(&self) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT COALESCE(SUM(length(bytes)), 0) FROM blobs WHERE id IN (
+                 SELECT entity_id FROM outbox WHERE entity = 'photo'
+                 UNION SELECT json_extract(payload, '$.signature') FROM outbox WHERE entity = 'sign_off')",
+            [],
+            |row| row.get(0),
+        )?)
     }
 
     pub fn outbox_len(&self) -> Result<u64> {

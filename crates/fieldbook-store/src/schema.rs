@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 /// Times are Unix milliseconds (UTC); ids are UUID text; bodies are the domain record as JSON,
@@ -202,6 +202,26 @@ const V3: &str = r#"
 CREATE TABLE held_removals (
     work_order_id TEXT PRIMARY KEY
 ) STRICT;
+"#;
+
+/// Sync state for the screens and clock stamps. `work_order_id` names the work order a
+/// pending change belongs to (so the sync screen and the detail screen find it by index);
+/// `sent_at` is set when a push carrying the change left the device and its answer has not yet
+/// come back; `hlc` is the change's hybrid logical clock stamp ('' for changes made before
+/// stamps existed, which are sent stamped with their creation time).
+const V4: &str = r#"
+ALTER TABLE outbox ADD COLUMN work_order_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE outbox ADD COLUMN sent_at INTEGER;
+ALTER TABLE outbox ADD COLUMN hlc TEXT NOT NULL DEFAULT '';
+UPDATE outbox SET work_order_id = CASE
+    WHEN entity = 'work_order' THEN entity_id
+    ELSE COALESCE(json_extract(payload, '$.work_order_id'), '') END;
+CREATE INDEX outbox_by_work_order ON outbox (work_order_id);
+ALTER TABLE conflicts ADD COLUMN work_order_id TEXT NOT NULL DEFAULT '';
+UPDATE conflicts SET work_order_id = CASE
+    WHEN entity = 'work_order' THEN entity_id
+    ELSE COALESCE(json_extract(payload, '$.work_order_id'), '') END;
+CREATE INDEX conflicts_by_work_order ON conflicts (work_order_id);
 "#;
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use fieldbook_domain::{
-    Asset, ChecklistTemplate, Customer, FaultRecord, InspectionResult, Note, PartUsage, Photo, ServicePolicy, SignOff,
-    Site, User, WorkOrder, WorkOrderId,
+    Asset, ChecklistTemplate, Customer, FaultRecord, Hlc, InspectionResult, Note, PartUsage, Photo, ServicePolicy,
+    SignOff, Site, User, WorkOrder, WorkOrderId,
 };
 use rusqlite::{OptionalExtension, params};
 
@@ -27,7 +27,9 @@ pub enum PulledRecord {
     SignOff(SignOff),
 }
 
-/// One pulled change, in the store's own terms.
+/// One pulled change, in the store's own terms. (Large by value: a page holds at most a few
+/// hundred, moved once each, next to SQLite writes that cost far more.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum PulledChange {
     WorkOrder {
@@ -48,6 +50,7 @@ pub enum PulledChange {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conflict {
     pub seq: i64,
+    pub work_order_id: String,
     pub entity: String,
     pub entity_id: String,
     pub op: String,
@@ -72,8 +75,10 @@ impl Store {
         for (seq, outcome) in outcomes {
             if let Acknowledgement::Refused { code, message } = outcome {
                 let kept = tx.execute(
-                    "INSERT OR IGNORE INTO conflicts (seq, mutation_id, entity, entity_id, op, payload, code, message, created_at)
-                     SELECT seq, mutation_id, entity, entity_id, op, payload, ?2, ?3, ?4 FROM outbox WHERE seq = ?1",
+                    "INSERT OR IGNORE INTO conflicts
+                         (seq, mutation_id, entity, entity_id, work_order_id, op, payload, code, message, created_at)
+                     SELECT seq, mutation_id, entity, entity_id, work_order_id, op, payload, ?2, ?3, ?4
+                     FROM outbox WHERE seq = ?1",
                     params![seq, code, message, millis(now)],
                 )?;
                 if kept == 1 {
@@ -98,20 +103,110 @@ impl Store {
         Ok(())
     }
 
+    /// Every change the server refused, oldest first.
     pub fn conflicts(&self) -> Result<Vec<Conflict>> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT seq, entity, entity_id, op, payload, code, message, created_at FROM conflicts ORDER BY id",
-        )?;
+        self.conflicts_where("1 = 1 AND ?1 = ?1", "")
+    }
+
+    /// The refused changes of one work order, oldest first.
+    pub fn conflicts_of(&self, work_order: WorkOrderId) -> Result<Vec<Conflict>> {
+        self.conflicts_where("work_order_id = ?1", &work_order.to_string())
+    }
+
+    fn conflicts_where(&self, filter: &str, arg: &str) -> Result<Vec<Conflict>> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT seq, work_order_id, entity, entity_id, op, payload, code, message, created_at
+             FROM conflicts WHERE {filter} ORDER BY id"
+        ))?;
         let rows = statement
-            .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get::<_, i64>(7)?))
+            .query_map([arg], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    [r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
+                    r.get::<_, i64>(8)?,
+                ))
             })?
-            .collect::<rusqlite::Result<Vec<(i64, String, String, String, String, String, String, i64)>>>()?;
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
-            .map(|(seq, entity, entity_id, op, payload, code, message, at)| {
-                Ok(Conflict { seq, entity, entity_id, op, payload, code, message, created_at: from_millis(at)? })
+            .map(|(seq, [work_order_id, entity, entity_id, op, payload, code, message], at)| {
+                Ok(Conflict {
+                    seq,
+                    work_order_id,
+                    entity,
+                    entity_id,
+                    op,
+                    payload,
+                    code,
+                    message,
+                    created_at: from_millis(at)?,
+                })
             })
             .collect()
+    }
+
+    /// Notes that a push carrying the changes up to `through` left the device. If its answer
+    /// never arrives the screens show them as sent, not yet confirmed.
+    pub fn mark_sent(&mut self, through: i64, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute("UPDATE outbox SET sent_at = ?2 WHERE seq <= ?1", params![through, millis(now)])?;
+        Ok(())
+    }
+
+    /// Photos and signatures of the visits on this device whose bytes are not here yet (they
+    /// arrived from the server as records), newest visits first.
+    pub fn missing_blobs(&self, limit: u32) -> Result<Vec<fieldbook_domain::BlobId>> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id FROM (
+                 SELECT blob_id AS id, taken_at AS at FROM photos
+                 UNION ALL SELECT json_extract(body, '$.signature'), signed_at FROM sign_offs)
+             WHERE id NOT IN (SELECT id FROM blobs)
+             GROUP BY id ORDER BY MAX(at) DESC LIMIT ?1",
+        )?;
+        let ids = statement.query_map([limit], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        ids.iter().map(|id| crate::codec::parse(id)).collect()
+    }
+
+    /// Keeps bytes fetched from the server, if they are the blob they claim to be.
+    pub fn put_fetched_blob(&mut self, id: &fieldbook_domain::BlobId, bytes: &[u8], now: DateTime<Utc>) -> Result<()> {
+        if fieldbook_domain::BlobId::of_bytes(bytes) != *id {
+            return Err(crate::StoreError::Corrupt(format!(
+                "the server sent bytes for {id} that do not match its hash; they were not kept"
+            )));
+        }
+        let tx = self.conn.transaction()?;
+        crate::reference::insert_blob(&tx, id, bytes, now)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Signing out: removes every work order, record, photo, pending change and conflict, and
+    /// the sign-in, in one transaction. The language and the device's clock stay.
+    pub fn forget_user_data(&mut self) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for table in [
+            "inspection_results",
+            "fault_records",
+            "part_usages",
+            "photos",
+            "sign_offs",
+            "notes",
+            "held_removals",
+            "outbox",
+            "conflicts",
+            "work_orders",
+            "blobs",
+            "assets",
+            "sites",
+            "customers",
+            "templates",
+            "policies",
+            "parts_catalog",
+            "users",
+        ] {
+            tx.execute(&format!("DELETE FROM {table}"), [])?;
+        }
+        tx.execute("DELETE FROM settings WHERE key NOT IN ('locale', 'hlc.node', 'hlc.last')", [])?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// The highest outbox number ever given (0 before the first write).
@@ -129,7 +224,7 @@ impl Store {
     /// stored and the pending steps are replayed on top when they are still allowed (the push
     /// will settle them). A removal of such a work order is held back until its changes are
     /// sent; they will come back refused and show as conflicts.
-    pub fn apply_pulled(&mut self, changes: &[PulledChange], cursor: u64) -> Result<()> {
+    pub fn apply_pulled(&mut self, changes: &[PulledChange], cursor: u64, now: DateTime<Utc>) -> Result<()> {
         let tx = self.conn.transaction()?;
         for change in changes {
             match change {
@@ -157,6 +252,14 @@ impl Store {
                     tx.execute("DELETE FROM held_removals WHERE work_order_id = ?1", [work_order.id.to_string()])?;
                 }
                 PulledChange::Record(record) => {
+                    if let PulledRecord::InspectionResult(r) = record {
+                        // Later local answers must stamp later than any answer seen here.
+                        let (node, last) = crate::writes::clock_state(&tx)?;
+                        let seen = Hlc::observe(last, r.hlc, millis(now), node);
+                        if Some(seen) != last {
+                            crate::writes::save_stamp(&tx, seen)?;
+                        }
+                    }
                     match record {
                         PulledRecord::InspectionResult(r) => insert_result(&tx, r)?,
                         PulledRecord::FaultRecord(r) => insert_fault(&tx, r)?,
@@ -252,14 +355,11 @@ fn withdraw_refused_record(tx: &rusqlite::Transaction<'_>, seq: i64) -> Result<(
     Ok(())
 }
 
-/// Whether unsent changes of this work order wait in the outbox (its status steps name it as
-/// the entity; its records carry its id in their payload).
+/// Whether unsent changes of this work order wait in the outbox.
 fn has_pending(tx: &rusqlite::Transaction<'_>, id: WorkOrderId) -> Result<bool> {
-    Ok(tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM outbox WHERE entity_id = ?1 OR payload LIKE ?2)",
-        params![id.to_string(), format!("%\"work_order_id\":\"{id}\"%")],
-        |r| r.get(0),
-    )?)
+    Ok(tx.query_row("SELECT EXISTS (SELECT 1 FROM outbox WHERE work_order_id = ?1)", params![id.to_string()], |r| {
+        r.get(0)
+    })?)
 }
 
 fn remove_work_order(tx: &rusqlite::Transaction<'_>, id: WorkOrderId) -> Result<()> {

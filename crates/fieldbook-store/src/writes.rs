@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use fieldbook_domain::{
-    Answer, BlobId, ChecklistTemplate, FaultDraft, FaultRecord, InspectionResult, MutationId, Note, NoteId, PartDraft,
-    PartUsage, Photo, ResultId, RuleViolation, SignOff, SignOffDraft, StatusAction, UserId, WorkOrder, WorkOrderId,
-    WorkOrderStatus,
+    Answer, BlobId, ChecklistTemplate, FaultDraft, FaultRecord, Hlc, InspectionResult, MutationId, Note, NoteId,
+    PartDraft, PartUsage, Photo, ResultId, RuleViolation, SignOff, SignOffDraft, StatusAction, UserId, WorkOrder,
+    WorkOrderId, WorkOrderStatus,
     text::{optional_text, required_text},
     visit::MAX_TEXT,
 };
@@ -30,18 +30,75 @@ pub struct NewAnswer {
     pub supersedes: Option<ResultId>,
 }
 
-/// The outbox row written beside every user write.
-fn enqueue<T: Serialize>(
+/// What an outbox row is about.
+struct Outgoing<'a> {
+    work_order: WorkOrderId,
+    entity: &'a str,
+    entity_id: &'a str,
+    op: &'a str,
+}
+
+/// The next clock stamp of this device, kept in the same transaction as the change it stamps.
+pub(crate) fn next_stamp(tx: &rusqlite::Connection, now: DateTime<Utc>) -> Result<Hlc> {
+    let (node, last) = clock_state(tx)?;
+    let stamp = Hlc::tick(last, millis(now), node);
+    save_stamp(tx, stamp)?;
+    Ok(stamp)
+}
+
+/// This device's clock node (made once, at random) and its last stamp.
+pub(crate) fn clock_state(tx: &rusqlite::Connection) -> Result<(u64, Option<Hlc>)> {
+    let setting = |key: &str| -> Result<Option<String>> {
+        Ok(tx.query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+    };
+    let node = match setting("hlc.node")? {
+        Some(node) => u64::from_str_radix(&node, 16).map_err(|_| StoreError::Corrupt(format!("clock node {node}")))?,
+        None => {
+            // The random half of a fresh UUIDv7.
+            let node = MutationId::new().as_uuid().as_u64_pair().1;
+            tx.execute("INSERT INTO settings (key, value) VALUES ('hlc.node', ?1)", [format!("{node:016x}")])?;
+            node
+        }
+    };
+    let last = setting("hlc.last")?.map(|text| text.parse::<Hlc>()).transpose()?;
+    Ok((node, last))
+}
+
+pub(crate) fn save_stamp(tx: &rusqlite::Connection, stamp: Hlc) -> Result<()> {
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES ('hlc.last', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [stamp.to_string()],
+    )?;
+    Ok(())
+}
+
+/// The outbox row written beside every user write, with the next clock stamp.
+fn enqueue<T: Serialize>(tx: &Transaction<'_>, out: Outgoing<'_>, payload: &T, now: DateTime<Utc>) -> Result<()> {
+    let stamp = next_stamp(tx, now)?;
+    enqueue_stamped(tx, out, payload, stamp, now)
+}
+
+fn enqueue_stamped<T: Serialize>(
     tx: &Transaction<'_>,
-    entity: &str,
-    entity_id: &str,
-    op: &str,
+    out: Outgoing<'_>,
     payload: &T,
+    stamp: Hlc,
     now: DateTime<Utc>,
 ) -> Result<()> {
     tx.execute(
-        "INSERT INTO outbox (mutation_id, entity, entity_id, op, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![MutationId::new().to_string(), entity, entity_id, op, to_json(payload), millis(now)],
+        "INSERT INTO outbox (mutation_id, entity, entity_id, work_order_id, op, payload, created_at, hlc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            MutationId::new().to_string(),
+            out.entity,
+            out.entity_id,
+            out.work_order.to_string(),
+            out.op,
+            to_json(payload),
+            millis(now),
+            stamp.to_string()
+        ],
     )?;
     Ok(())
 }
@@ -102,10 +159,17 @@ impl Store {
             assessment,
             note: optional_text("note", &new.note, MAX_TEXT)?,
             recorded_at: now,
+            hlc: next_stamp(&tx, now)?,
             supersedes: new.supersedes,
         };
         insert_result(&tx, &result)?;
-        enqueue(&tx, "inspection_result", &result.id.to_string(), "create", &result, now)?;
+        let out = Outgoing {
+            work_order: work_order.id,
+            entity: "inspection_result",
+            entity_id: &result.id.to_string(),
+            op: "create",
+        };
+        enqueue_stamped(&tx, out, &result, result.hlc, now)?;
         tx.commit()?;
         Ok(result)
     }
@@ -121,7 +185,13 @@ impl Store {
         let fault = FaultRecord::from_draft(work_order.id, draft, now)?;
         check_supersedes(&tx, "fault_records", fault.supersedes.map(|id| id.to_string()), work_order.id)?;
         insert_fault(&tx, &fault)?;
-        enqueue(&tx, "fault_record", &fault.id.to_string(), "create", &fault, now)?;
+        let out = Outgoing {
+            work_order: work_order.id,
+            entity: "fault_record",
+            entity_id: &fault.id.to_string(),
+            op: "create",
+        };
+        enqueue(&tx, out, &fault, now)?;
         tx.commit()?;
         Ok(fault)
     }
@@ -137,7 +207,9 @@ impl Store {
         let part = PartUsage::from_draft(work_order.id, draft, now)?;
         check_supersedes(&tx, "part_usages", part.supersedes.map(|id| id.to_string()), work_order.id)?;
         insert_part(&tx, &part)?;
-        enqueue(&tx, "part_usage", &part.id.to_string(), "create", &part, now)?;
+        let out =
+            Outgoing { work_order: work_order.id, entity: "part_usage", entity_id: &part.id.to_string(), op: "create" };
+        enqueue(&tx, out, &part, now)?;
         tx.commit()?;
         Ok(part)
     }
@@ -171,7 +243,8 @@ impl Store {
         };
         insert_blob(&tx, &blob, bytes, now)?;
         if insert_photo(&tx, &photo)? == 1 {
-            enqueue(&tx, "photo", blob.as_str(), "attach", &photo, now)?;
+            let out = Outgoing { work_order: work_order.id, entity: "photo", entity_id: blob.as_str(), op: "attach" };
+            enqueue(&tx, out, &photo, now)?;
         }
         tx.commit()?;
         Ok(photo)
@@ -195,7 +268,8 @@ impl Store {
             written_at: now,
         };
         insert_note(&tx, &note)?;
-        enqueue(&tx, "note", &note.id.to_string(), "create", &note, now)?;
+        let out = Outgoing { work_order: work_order_id, entity: "note", entity_id: &note.id.to_string(), op: "create" };
+        enqueue(&tx, out, &note, now)?;
         tx.commit()?;
         Ok(note)
     }
@@ -228,15 +302,17 @@ impl Store {
         insert_blob(&tx, &sign_off.signature, signature_png, now)?;
         insert_sign_off(&tx, &sign_off)?;
         put_work_order(&tx, &work_order)?;
-        enqueue(&tx, "sign_off", &sign_off.id.to_string(), "create", &sign_off, now)?;
-        enqueue(
-            &tx,
-            "work_order",
-            &work_order.id.to_string(),
-            "status",
-            &StatusChange { action: StatusAction::Complete, at: now },
-            now,
-        )?;
+        let work_order_key = work_order.id.to_string();
+        let out = Outgoing {
+            work_order: work_order.id,
+            entity: "sign_off",
+            entity_id: &sign_off.id.to_string(),
+            op: "create",
+        };
+        enqueue(&tx, out, &sign_off, now)?;
+        let out =
+            Outgoing { work_order: work_order.id, entity: "work_order", entity_id: &work_order_key, op: "status" };
+        enqueue(&tx, out, &StatusChange { action: StatusAction::Complete, at: now }, now)?;
         tx.commit()?;
         Ok((sign_off, work_order))
     }
@@ -260,7 +336,10 @@ impl Store {
         }
         work_order.take_step(action, now)?;
         put_work_order(&tx, &work_order)?;
-        enqueue(&tx, "work_order", &work_order.id.to_string(), "status", &StatusChange { action, at: now }, now)?;
+        let work_order_key = work_order.id.to_string();
+        let out =
+            Outgoing { work_order: work_order.id, entity: "work_order", entity_id: &work_order_key, op: "status" };
+        enqueue(&tx, out, &StatusChange { action, at: now }, now)?;
         tx.commit()?;
         Ok(work_order)
     }

@@ -324,3 +324,73 @@ fn importing_the_same_batch_twice_changes_nothing() {
     assert_eq!(store.count("SELECT COUNT(*) FROM work_orders").unwrap(), count);
     assert_eq!(store.outbox_len().unwrap(), 0, "imported data is not sent back");
 }
+
+#[test]
+fn every_change_is_stamped_later_than_the_last_even_when_the_wall_clock_goes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = demo_store(&dir, 60);
+    let wo = on_site_work_order(&mut store, true);
+    // The device's clock is set back an hour halfway through.
+    store.add_note(wo.id, None, "一", now()).unwrap();
+    store.add_note(wo.id, None, "二", now() - Duration::hours(1)).unwrap();
+    drop(store);
+    let mut store = Store::open(dir.path().join("device.sqlite")).unwrap();
+    store.add_note(wo.id, None, "三", now() - Duration::hours(1)).unwrap();
+    let stamps: Vec<Hlc> = store.outbox(100).unwrap().iter().map(|e| e.hlc.expect("stamped")).collect();
+    assert_eq!(stamps.len(), 5, "set off, arrive, three notes");
+    assert!(stamps.windows(2).all(|w| w[0] < w[1]), "strictly increasing across a reopen: {stamps:?}");
+    assert!(stamps.iter().all(|s| s.node == stamps[0].node), "one node per device");
+}
+
+#[test]
+fn pending_changes_know_their_work_order_and_whether_they_were_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = demo_store(&dir, 60);
+    let wo = on_site_work_order(&mut store, true);
+    let photo = b"\xff\xd8\xff not really a jpeg".repeat(10);
+    store.attach_photo(wo.id, None, "", &photo, now(), now()).unwrap();
+    assert_eq!(store.pending_blob_bytes().unwrap(), photo.len() as u64);
+    let pending = store.outbox_of(wo.id).unwrap();
+    assert_eq!(pending.len(), 3);
+    assert!(pending.iter().all(|e| e.work_order_id == wo.id.to_string() && e.sent_at.is_none()));
+    store.mark_sent(pending[1].seq, now()).unwrap();
+    let sent: Vec<bool> = store.outbox_of(wo.id).unwrap().iter().map(|e| e.sent_at.is_some()).collect();
+    assert_eq!(sent, vec![true, true, false]);
+}
+
+#[test]
+fn fetched_bytes_are_kept_only_when_they_match_their_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = demo_store(&dir, 10);
+    let bytes = b"photo bytes".to_vec();
+    let id = BlobId::of_bytes(&bytes);
+    let err = store.put_fetched_blob(&id, b"other bytes", now()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+    assert_eq!(store.blob(&id).unwrap(), None);
+    store.put_fetched_blob(&id, &bytes, now()).unwrap();
+    assert_eq!(store.blob(&id).unwrap(), Some(bytes));
+}
+
+#[test]
+fn an_older_device_database_gains_sync_state_on_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite");
+    let (mut store, _) = demo_store(&dir, 60);
+    let wo = on_site_work_order(&mut store, false);
+    drop(store);
+    // As the previous version left it: no work order column, no stamps.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP INDEX outbox_by_work_order; ALTER TABLE outbox DROP COLUMN work_order_id;
+             ALTER TABLE outbox DROP COLUMN sent_at; ALTER TABLE outbox DROP COLUMN hlc;
+             DROP INDEX conflicts_by_work_order; ALTER TABLE conflicts DROP COLUMN work_order_id;
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let pending = store.outbox_of(wo.id).unwrap();
+    assert_eq!(pending.len(), 2, "the set-off and arrival found by their work order");
+    assert!(pending.iter().all(|e| e.hlc.is_none()), "old changes have no stamp; sync stamps them by time");
+}

@@ -130,6 +130,26 @@ impl SyncClient {
     }
 
     /// Uploads a blob in chunks, resuming an upload an earlier session left unfinished.
+    /// Fetches a blob's bytes (a photo or signature another device recorded).
+    pub async fn download_blob(&self, id: &BlobId) -> Result<Vec<u8>, SyncError> {
+        let response = self.request(reqwest::Method::GET, &format!("/v1/blobs/{id}")).send().await.map_err(offline)?;
+        if !response.status().is_success() {
+            return answer::<serde_json::Value>(response).await.map(|_| Vec::new());
+        }
+        Ok(response.bytes().await.map_err(offline)?.to_vec())
+    }
+
+    /// Whether the server answers at all, quickly: used while offline to notice the network's
+    /// return without waiting out the backoff.
+    pub async fn reachable(&self) -> bool {
+        self.http
+            .get(format!("{}/healthz", self.base))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
     pub async fn upload_blob(&self, id: &BlobId, bytes: &[u8]) -> Result<(), SyncError> {
         let status =
             self.request(reqwest::Method::GET, &format!("/v1/blobs/{id}/status")).send().await.map_err(offline)?;
@@ -169,7 +189,24 @@ pub struct SyncReport {
     pub refused: usize,
     pub pulled: usize,
     pub blobs_uploaded: usize,
+    pub blobs_downloaded: usize,
 }
+
+/// Where a running sync is, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncProgress {
+    /// Sending changes: `done` of `total`.
+    Sending { done: u64, total: u64 },
+    /// Uploading photos and signatures: bytes `done` of `total` (of the current batch).
+    Uploading { done: u64, total: u64 },
+    /// Receiving changes: `received` so far (the total is not known ahead).
+    Receiving { received: u64 },
+    /// Fetching photos recorded on other devices: `done` of `total`.
+    Fetching { done: u64, total: u64 },
+}
+
+/// The most photo and signature bytes one sync fetches; the rest follow next time.
+pub const FETCH_BUDGET_BYTES: usize = 32 * 1024 * 1024;
 
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|p| p.into_inner())
@@ -194,24 +231,45 @@ pub fn remember_enrollment(store: &Mutex<Store>, server: &str, enrolled: &Enroll
 
 /// One sync session: send everything pending, then fetch everything new.
 pub async fn sync_once(store: &Mutex<Store>, client: &SyncClient, now: DateTime<Utc>) -> Result<SyncReport, SyncError> {
+    sync_with_progress(store, client, now, &|_| {}).await
+}
+
+/// One sync session, telling `progress` how far it has got.
+pub async fn sync_with_progress(
+    store: &Mutex<Store>,
+    client: &SyncClient,
+    now: DateTime<Utc>,
+    progress: &(dyn Fn(SyncProgress) + Sync),
+) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
     let seq_base: i64 = lock(store).setting("sync.seq_base")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    let total = lock(store).outbox_len()?;
     loop {
+        progress(SyncProgress::Sending { done: report.pushed as u64, total });
         let entries = lock(store).outbox(PUSH_BATCH)?;
-        if entries.is_empty() {
-            break;
-        }
+        let Some(last) = entries.last().map(|e| e.seq) else { break };
         let mutations = entries.iter().map(|e| plan::to_mutation(e, seq_base)).collect::<Result<Vec<_>, _>>()?;
         let needed = plan::blobs_of(&mutations);
         if !needed.is_empty() {
-            for id in client.missing_blobs(&needed).await? {
-                let bytes = lock(store)
-                    .blob(&id)?
-                    .ok_or_else(|| SyncError::Corrupt(format!("blob {id} is missing on this device")))?;
-                client.upload_blob(&id, &bytes).await?;
+            let missing = client.missing_blobs(&needed).await?;
+            let blobs = missing
+                .iter()
+                .map(|id| {
+                    lock(store)
+                        .blob(id)?
+                        .ok_or_else(|| SyncError::Corrupt(format!("blob {id} is missing on this device")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let total_bytes: u64 = blobs.iter().map(|b| b.len() as u64).sum();
+            let mut done_bytes = 0;
+            for (id, bytes) in missing.iter().zip(&blobs) {
+                progress(SyncProgress::Uploading { done: done_bytes, total: total_bytes });
+                client.upload_blob(id, bytes).await?;
+                done_bytes += bytes.len() as u64;
                 report.blobs_uploaded += 1;
             }
         }
+        lock(store).mark_sent(last, now)?;
         let response = client.push(&mutations).await?;
         let outcomes: Vec<(i64, Acknowledgement)> = response
             .outcomes
@@ -232,13 +290,36 @@ pub async fn sync_once(store: &Mutex<Store>, client: &SyncClient, now: DateTime<
         lock(store).acknowledge(response.acked_through as i64 + seq_base, &outcomes, now)?;
     }
     loop {
+        progress(SyncProgress::Receiving { received: report.pulled as u64 });
         let after = lock(store).pull_cursor()?;
         let page = client.pull(after, PULL_PAGE).await?;
         let changes: Vec<_> = page.changes.iter().filter_map(|c| plan::to_pulled(&c.body)).collect();
         report.pulled += page.changes.len();
-        lock(store).apply_pulled(&changes, page.cursor)?;
+        lock(store).apply_pulled(&changes, page.cursor, now)?;
         if !page.more {
             break;
+        }
+    }
+    // Photos and signatures recorded on other devices, newest visits first, within a budget.
+    let wanted = lock(store).missing_blobs(200)?;
+    let mut fetched_bytes = 0;
+    for (done, id) in wanted.iter().enumerate() {
+        if fetched_bytes >= FETCH_BUDGET_BYTES {
+            break;
+        }
+        progress(SyncProgress::Fetching { done: done as u64, total: wanted.len() as u64 });
+        let bytes = match client.download_blob(id).await {
+            Ok(bytes) => bytes,
+            // Not (or no longer) on the server, or not ours to read: try again next time.
+            Err(SyncError::Server { .. }) => continue,
+            Err(err) => return Err(err),
+        };
+        fetched_bytes += bytes.len();
+        match lock(store).put_fetched_blob(id, &bytes, now) {
+            Ok(()) => report.blobs_downloaded += 1,
+            // Damaged on the way: not kept, fetched again next time.
+            Err(StoreError::Corrupt(_)) => {}
+            Err(err) => return Err(err.into()),
         }
     }
     Ok(report)

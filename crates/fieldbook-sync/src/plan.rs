@@ -1,7 +1,7 @@
 //! The pure half of sync: outbox rows to protocol mutations, pulled changes to store changes,
 //! and which blobs a batch needs on the server first. Tested without a network.
 
-use fieldbook_domain::{BlobId, User, WorkOrderId};
+use fieldbook_domain::{BlobId, Hlc, User, WorkOrderId};
 use fieldbook_protocol::{ChangeBody, Mutation, MutationOp, StatusStep, UserInfo};
 use fieldbook_store::{OutboxEntry, PulledChange, PulledRecord, StatusChange};
 
@@ -37,7 +37,9 @@ pub fn to_mutation(entry: &OutboxEntry, seq_base: i64) -> Result<Mutation, SyncE
         return Err(SyncError::Corrupt(format!("outbox row {} precedes this device's enrollment", entry.seq)));
     }
     let id = entry.mutation_id.parse().map_err(|e| SyncError::Corrupt(format!("outbox row {}: {e}", entry.seq)))?;
-    Ok(Mutation { seq: seq as u64, id, op })
+    // A change made before clock stamps existed is stamped with its creation time.
+    let hlc = entry.hlc.unwrap_or_else(|| Hlc::at(entry.created_at.timestamp_millis()));
+    Ok(Mutation { seq: seq as u64, id, hlc, op })
 }
 
 /// The blobs a batch refers to, which must be on the server before the batch.
@@ -97,9 +99,12 @@ mod tests {
             mutation_id: MutationId::new().to_string(),
             entity: entity.into(),
             entity_id: entity_id.into(),
+            work_order_id: String::new(),
             op: op.into(),
             payload,
             created_at: Utc::now(),
+            sent_at: None,
+            hlc: Some(Hlc { millis: seq, counter: 0, node: 1 }),
         }
     }
 
@@ -132,6 +137,7 @@ mod tests {
         let photo = |bytes: &[u8]| Mutation {
             seq: 1,
             id: MutationId::new(),
+            hlc: fieldbook_domain::Hlc::default(),
             op: MutationOp::Photo(Photo {
                 blob: BlobId::of_bytes(bytes),
                 work_order_id: wo,

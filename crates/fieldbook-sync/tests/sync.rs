@@ -140,6 +140,14 @@ async fn a_whole_visit_done_offline_reaches_the_server_and_a_second_device_exact
     let copy = phone.store.lock().unwrap().visit(wo.id).unwrap();
     assert_eq!(copy.results.len(), original.results.len());
     assert_eq!(copy.content_hash(), original.content_hash(), "byte-for-byte the same visit on both devices");
+    // The photos and the signature came along as bytes, checked against their hashes.
+    for photo in &original.photos {
+        let on_phone = phone.store.lock().unwrap().blob(&photo.blob).unwrap();
+        assert_eq!(on_phone, tablet.store.lock().unwrap().blob(&photo.blob).unwrap(), "photo {}", photo.blob);
+    }
+    let signature = &original.sign_off.as_ref().unwrap().signature;
+    assert!(phone.store.lock().unwrap().blob(signature).unwrap().is_some());
+    assert!(phone.store.lock().unwrap().missing_blobs(100).unwrap().is_empty());
     // Syncing again changes nothing.
     let again = tablet.sync().await;
     assert_eq!((again.pushed, again.refused), (0, 0));
@@ -229,7 +237,7 @@ async fn a_work_order_taken_away_with_unsent_work_stays_until_that_work_is_sent_
     let after = tablet.store.lock().unwrap().pull_cursor().unwrap();
     let page = tablet.client.pull(after, 500).await.unwrap();
     let changes: Vec<_> = page.changes.iter().filter_map(|c| plan::to_pulled(&c.body)).collect();
-    tablet.store.lock().unwrap().apply_pulled(&changes, page.cursor).unwrap();
+    tablet.store.lock().unwrap().apply_pulled(&changes, page.cursor, chrono::Utc::now()).unwrap();
     assert!(tablet.work_orders().iter().any(|w| w.id == wo.id), "kept while its note is unsent");
     // The next sync sends the note (refused: no longer theirs, kept as a conflict) and then
     // the work order leaves the device.
@@ -239,4 +247,46 @@ async fn a_work_order_taken_away_with_unsent_work_stays_until_that_work_is_sent_
     let conflicts = tablet.store.lock().unwrap().conflicts().unwrap();
     assert_eq!(conflicts.len(), 1);
     assert!(conflicts[0].payload.contains("已到现场"), "the losing change is kept whole: {}", conflicts[0].payload);
+}
+
+#[tokio::test]
+async fn between_two_devices_of_one_technician_the_clock_stamp_decides_not_the_wall_clock() {
+    let server = server().await;
+    let tablet = device(&server, "tech1").await;
+    let phone = device(&server, "tech1").await;
+    tablet.sync().await;
+    phone.sync().await;
+    let wo = tablet.assigned_with_checklist();
+    let template = tablet.store.lock().unwrap().template(wo.template_id.unwrap()).unwrap().unwrap();
+    let item = template.items.iter().find(|i| matches!(i.kind, ItemKind::Check)).unwrap().key.clone();
+    let answer = |device: &Device, outcome: CheckOutcome, wall: chrono::DateTime<Utc>| {
+        let mut store = device.store.lock().unwrap();
+        if store.work_order(wo.id).unwrap().status == WorkOrderStatus::Assigned {
+            store.change_status(wo.id, StatusAction::SetOff, wall).unwrap();
+            store.change_status(wo.id, StatusAction::Arrive, wall).unwrap();
+        }
+        let new = NewAnswer {
+            work_order_id: wo.id,
+            item_key: item.clone(),
+            answer: Answer::Check(outcome),
+            note: String::new(),
+            supersedes: None,
+        };
+        store.record_answer(&new, wall).unwrap()
+    };
+    // The tablet answers first; the phone, whose wall clock runs an hour slow, answers after it
+    // has seen the tablet's answer. Its answer is the later one.
+    let now = Utc::now();
+    let first = answer(&tablet, CheckOutcome::Abnormal, now);
+    tablet.sync().await;
+    phone.sync().await;
+    let second = answer(&phone, CheckOutcome::Normal, now - chrono::Duration::hours(1));
+    assert!(second.recorded_at < first.recorded_at, "the phone's wall clock is behind");
+    assert!(second.hlc > first.hlc, "but its stamp is later: it saw the tablet's");
+    phone.sync().await;
+    tablet.sync().await;
+    for device in [&tablet, &phone] {
+        let visit = device.store.lock().unwrap().visit(wo.id).unwrap();
+        assert_eq!(visit.current_results()[item.as_str()].id, second.id);
+    }
 }

@@ -13,6 +13,20 @@ import type { SyncStatus } from '$lib/bindings/SyncStatus';
 import type { WorkOrderDetail } from '$lib/bindings/WorkOrderDetail';
 import type { WorkOrderList } from '$lib/bindings/WorkOrderList';
 import type { WorkOrderQuery } from '$lib/bindings/WorkOrderQuery';
+import type { Answer } from '$lib/bindings/Answer';
+import type { FaultDraft } from '$lib/bindings/FaultDraft';
+import type { FaultRecord } from '$lib/bindings/FaultRecord';
+import type { InspectionResult } from '$lib/bindings/InspectionResult';
+import type { Note } from '$lib/bindings/Note';
+import type { PartDraft } from '$lib/bindings/PartDraft';
+import type { PartOption } from '$lib/bindings/PartOption';
+import type { PartUsage } from '$lib/bindings/PartUsage';
+import type { Photo } from '$lib/bindings/Photo';
+import type { SignOff } from '$lib/bindings/SignOff';
+import type { SignOffInput } from '$lib/bindings/SignOffInput';
+import type { StatusAction } from '$lib/bindings/StatusAction';
+import type { SyncOverview } from '$lib/bindings/SyncOverview';
+import type { WorkOrderSummary } from '$lib/bindings/WorkOrderSummary';
 
 /**
  * Codes the UI makes itself: `no_backend` (the page is not running inside the Tauri shell) and
@@ -65,6 +79,18 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
+/** A command whose body is raw bytes; its other arguments travel as percent-encoded headers. */
+async function callRaw<T>(command: string, body: Uint8Array, headers: Record<string, string>): Promise<T> {
+  if (!isTauri()) throw new BackendError('no_backend', 'not running inside the Fieldbook app');
+  const encoded: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) encoded[name] = encodeURIComponent(value);
+  try {
+    return await invoke<T>(command, body, { headers: encoded });
+  } catch (thrown) {
+    throw toBackendError(thrown);
+  }
+}
+
 /** Work orders matching `query`, nearest deadline first, with the instant the states were computed. */
 export function listWorkOrders(query: WorkOrderQuery): Promise<WorkOrderList> {
   return call<WorkOrderList>('list_work_orders', { query });
@@ -88,6 +114,95 @@ export function syncNow(): Promise<SyncStatus> {
 /** Signs this device in to a Fieldbook server. */
 export function enroll(server: string, username: string, password: string): Promise<SyncStatus> {
   return call<SyncStatus>('enroll', { server, username, password });
+}
+
+/** The sync screen: status, the oldest pending changes, and every conflict (newest first). */
+export function syncOverview(): Promise<SyncOverview> {
+  return call<SyncOverview>('sync_overview');
+}
+
+/** First run without a server: fills the device with demo work and signs in as the demo technician. */
+export function openOfflineDemo(): Promise<SyncStatus> {
+  return call<SyncStatus>('open_offline_demo');
+}
+
+/**
+ * Signs the device out and removes this user's data from it. Refused with code `unsynced` while
+ * changes wait to be sent, unless `discardUnsent`.
+ */
+export function signOut(discardUnsent: boolean): Promise<SyncStatus> {
+  return call<SyncStatus>('sign_out', { discardUnsent });
+}
+
+/** Tells the backend the network is back, so it syncs now rather than after its backoff. */
+export function networkOnline(): Promise<void> {
+  return call<void>('network_online');
+}
+
+/** Answers one checklist item; `supersedes` names the earlier answer this one corrects. */
+export function recordAnswer(
+  workOrderId: string,
+  itemKey: string,
+  answer: Answer,
+  note: string,
+  supersedes: string | null,
+): Promise<InspectionResult> {
+  return call<InspectionResult>('record_answer', { workOrderId, itemKey, answer, note, supersedes });
+}
+
+export function recordFault(workOrderId: string, draft: FaultDraft): Promise<FaultRecord> {
+  return call<FaultRecord>('record_fault', { workOrderId, draft });
+}
+
+export function recordPart(workOrderId: string, draft: PartDraft): Promise<PartUsage> {
+  return call<PartUsage>('record_part', { workOrderId, draft });
+}
+
+export function addNote(workOrderId: string, text: string): Promise<Note> {
+  return call<Note>('add_note', { workOrderId, text });
+}
+
+/** A technician's status step: set_off, turn_back, arrive, reopen. */
+export function changeStatus(workOrderId: string, action: StatusAction): Promise<WorkOrderSummary> {
+  return call<WorkOrderSummary>('change_status', { workOrderId, action });
+}
+
+export function searchParts(search: string): Promise<PartOption[]> {
+  return call<PartOption[]>('search_parts', { search });
+}
+
+/** The bytes of a photo or signature stored on the device (code `not_found` until synced). */
+export async function blobBytes(id: string): Promise<Uint8Array> {
+  const buffer = await call<ArrayBuffer>('blob', { id });
+  return new Uint8Array(buffer);
+}
+
+/** Attaches a photo (the file's bytes as they are), optionally to one checklist item. */
+export function attachPhoto(
+  workOrderId: string,
+  itemKey: string | null,
+  caption: string,
+  bytes: Uint8Array,
+): Promise<Photo> {
+  return callRaw<Photo>('attach_photo', bytes, {
+    'work-order-id': workOrderId,
+    'item-key': itemKey ?? '',
+    caption,
+  });
+}
+
+/** The customer signs: the form and the signature drawn as a PNG. The visit then locks. */
+export function signOff(workOrderId: string, form: SignOffInput, signaturePng: Uint8Array): Promise<SignOff> {
+  return callRaw<SignOff>('sign_off', signaturePng, {
+    'work-order-id': workOrderId,
+    'sign-off': JSON.stringify(form),
+  });
+}
+
+/** Calls `onStatus` whenever sync starts, progresses, finishes or fails. */
+export async function onSyncStatus(onStatus: (status: SyncStatus) => void): Promise<Unlisten> {
+  if (!isTauri()) return () => {};
+  return listen<SyncStatus>('sync-status', (event) => onStatus(event.payload));
 }
 
 export function getSettings(): Promise<Settings> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoute, workOrderHash } from './route';
+import { parseRoute, visitHash, workOrderHash } from './route';
 
 describe('hash routes', () => {
   it('reads the list and work-order routes', () => {
@@ -10,6 +10,13 @@ describe('hash routes', () => {
       id: '0193a1b2-aaaa-7bbb-8ccc-0123456789ab',
     });
     expect(parseRoute('#/wo/abc/')).toEqual({ name: 'work-order', id: 'abc' });
+  });
+
+  it('reads the visit, sync and enroll routes', () => {
+    expect(parseRoute('#/wo/abc/visit')).toEqual({ name: 'visit', id: 'abc' });
+    expect(parseRoute(visitHash('a b/c'))).toEqual({ name: 'visit', id: 'a b/c' });
+    expect(parseRoute('#/sync')).toEqual({ name: 'sync' });
+    expect(parseRoute('#/enroll')).toEqual({ name: 'enroll' });
   });
 
   it('falls back to the list for anything else', () => {

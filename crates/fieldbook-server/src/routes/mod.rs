@@ -4,6 +4,7 @@
 mod admin;
 mod blobs;
 mod catalog;
+mod conflicts;
 mod enroll;
 mod sync;
 mod work_orders;
@@ -90,6 +91,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(work_orders::assign))
         .routes(routes!(work_orders::cancel))
         .routes(routes!(work_orders::review))
+        .routes(routes!(conflicts::list))
+        .routes(routes!(conflicts::resolve))
         .routes(routes!(catalog::templates, catalog::create_template))
         .routes(routes!(catalog::parts, catalog::put_part))
         .routes(routes!(catalog::policies, catalog::create_policy))

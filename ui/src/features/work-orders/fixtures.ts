@@ -44,6 +44,7 @@ export function result(id: string, itemKey: string, extra: Partial<InspectionRes
     assessment: 'normal',
     note: '',
     recorded_at: '2026-11-20T02:00:00Z',
+    hlc: '019aa1b2c3d4-00000000-0000000000000001',
     supersedes: null,
     ...extra,
   };

@@ -3,4 +3,4 @@
 /**
  * What kind of failure; the UI branches on this, never on the message.
  */
-export type ErrorCode = "invalid_input" | "rule_violation" | "not_found" | "forbidden" | "not_signed_in" | "storage" | "offline";
+export type ErrorCode = "invalid_input" | "rule_violation" | "not_found" | "forbidden" | "not_signed_in" | "storage" | "offline" | "unsynced";

@@ -7,4 +7,8 @@ import type { WorkOrderId } from "./WorkOrderId";
 /**
  * One answer to one checklist item.
  */
-export type InspectionResult = { id: ResultId, work_order_id: WorkOrderId, item_key: string, answer: Answer, assessment: Assessment, note: string, recorded_at: string, supersedes: ResultId | null, };
+export type InspectionResult = { id: ResultId, work_order_id: WorkOrderId, item_key: string, answer: Answer, assessment: Assessment, note: string, recorded_at: string, 
+/**
+ * Orders answers to the same item: the later stamp is in force (see [`crate::hlc`]).
+ */
+hlc: string, supersedes: ResultId | null, };

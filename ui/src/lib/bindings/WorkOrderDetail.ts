@@ -3,6 +3,7 @@ import type { AssetHistoryEntry } from "./AssetHistoryEntry";
 import type { AssetInfo } from "./AssetInfo";
 import type { BillingBasis } from "./BillingBasis";
 import type { ChecklistTemplate } from "./ChecklistTemplate";
+import type { ConflictView } from "./ConflictView";
 import type { DeadlineRow } from "./DeadlineRow";
 import type { FaultRecord } from "./FaultRecord";
 import type { InspectionResult } from "./InspectionResult";
@@ -10,6 +11,7 @@ import type { Missing } from "./Missing";
 import type { Note } from "./Note";
 import type { PartUsage } from "./PartUsage";
 import type { Photo } from "./Photo";
+import type { RecordSync } from "./RecordSync";
 import type { SignOff } from "./SignOff";
 import type { WorkOrderSummary } from "./WorkOrderSummary";
 
@@ -24,4 +26,12 @@ results: Array<InspectionResult>, current_results: Array<InspectionResult>, faul
 /**
  * What still blocks completion.
  */
-missing: Array<Missing>, };
+missing: Array<Missing>, 
+/**
+ * The records of this visit not yet confirmed by the server (the rest are).
+ */
+record_states: Array<RecordSync>, 
+/**
+ * This work order's changes the server refused.
+ */
+conflicts: Array<ConflictView>, };
