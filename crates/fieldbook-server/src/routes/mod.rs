@@ -132,6 +132,9 @@ pub(crate) fn router(state: AppState) -> axum::Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(observe::record_metrics))
+        // Pull pages are repetitive JSON (the same customers, sites and templates): zstd or
+        // gzip, as the client asks, shrinks them several times over (docs/benchmarks.md).
+        .layer(tower_http::compression::CompressionLayer::new().zstd(true).gzip(true))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

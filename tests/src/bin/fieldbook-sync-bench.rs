@@ -1,0 +1,261 @@
+//! Fieldbook's first sync of a technician's whole workload against PouchDB replication of the
+//! same documents, and against bulk-loading them straight into SQLite (the limit), on
+//! loopback in one run. Prints wall time and bytes on the wire, and their ratios.
+//!
+//! `cargo run --release -p fieldbook-tests --bin fieldbook-sync-bench -- [WORK_ORDERS]`
+//! (default 10,000; needs Node and `npm ci --prefix bench/pouchdb`; `./dev bench-sync` does
+//! both). Not part of CI.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use chrono::Utc;
+use fieldbook_demo::{DemoOptions, generate};
+use fieldbook_domain::{Role, User, WorkOrderStatus};
+use fieldbook_protocol::{ChangeBody, Mutation, MutationOp, UserInfo};
+use fieldbook_server::{AppState, Config, SystemClock};
+use fieldbook_server_db::{Database, ReferenceBatch, UserRecord};
+use fieldbook_server_sqlite::SqliteDatabase;
+use fieldbook_store::Store;
+use fieldbook_sync::{SyncClient, remember_enrollment, sync_once};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const PASSWORD: &str = "bench-password";
+
+/// A loopback TCP proxy that counts the bytes each way.
+struct Counter {
+    up: AtomicU64,
+    down: AtomicU64,
+    connections: AtomicU64,
+}
+
+async fn counting_proxy(target: String) -> (String, Arc<Counter>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    let counter = Arc::new(Counter { up: 0.into(), down: 0.into(), connections: 0.into() });
+    let counts = counter.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            counts.connections.fetch_add(1, Ordering::Relaxed);
+            let server = tokio::net::TcpStream::connect(&target).await.unwrap();
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, mut server_write) = server.into_split();
+            let (up, down) = (counts.clone(), counts.clone());
+            tokio::spawn(async move { pump(&mut client_read, &mut server_write, &up.up).await });
+            tokio::spawn(async move { pump(&mut server_read, &mut client_write, &down.down).await });
+        }
+    });
+    (address, counter)
+}
+
+async fn pump(from: &mut (impl AsyncReadExt + Unpin), to: &mut (impl AsyncWriteExt + Unpin), count: &AtomicU64) {
+    let mut buffer = vec![0; 64 * 1024];
+    while let Ok(n) = from.read(&mut buffer).await {
+        if n == 0 || to.write_all(&buffer[..n]).await.is_err() {
+            break;
+        }
+        count.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    let _ = to.shutdown().await;
+}
+
+fn account(user: &User, username: &str, hash: &str, supervisor: Option<&User>) -> UserRecord {
+    UserRecord {
+        info: UserInfo {
+            id: user.id,
+            username: username.to_owned(),
+            name: user.name.clone(),
+            staff_no: user.staff_no.clone(),
+            role: user.role,
+            supervisor_id: supervisor.map(|s| s.id),
+            disabled: false,
+        },
+        password_hash: hash.to_owned(),
+    }
+}
+
+/// The server holding `work_orders` work orders of tech1, with the checklist results of every
+/// visit that has them (pushed by a seeding device, as a real device would have).
+async fn seeded_server(dir: &Path, work_orders: usize) -> (String, Arc<dyn Database>) {
+    let now = Utc::now();
+    let mut options = DemoOptions::new(work_orders * 3, now);
+    options.detailed_history = usize::MAX;
+    let data = generate(&options);
+    let technician = data.technicians[0].clone();
+    let mut batch = data.for_technician(technician.id);
+    // Visits with results are on site on the server, so the results are accepted as pushed.
+    let with_results: std::collections::HashSet<_> = batch.results.iter().map(|r| r.work_order_id).collect();
+    for work_order in &mut batch.work_orders {
+        if with_results.contains(&work_order.id) {
+            work_order.status = WorkOrderStatus::OnSite;
+            work_order.completed_at = None;
+            work_order.assignee = Some(technician.id);
+        }
+    }
+    let db: Arc<dyn Database> = Arc::new(SqliteDatabase::open(dir.join("server.sqlite")).unwrap());
+    let hash = fieldbook_server::auth::hash_password(PASSWORD);
+    db.create_user(account(&data.supervisor, "supervisor", &hash, None)).await.unwrap();
+    db.create_user(account(&technician, "tech1", &hash, Some(&data.supervisor))).await.unwrap();
+    db.import(ReferenceBatch {
+        policies: batch.policies.clone(),
+        customers: batch.customers.clone(),
+        sites: batch.sites.clone(),
+        assets: batch.assets.clone(),
+        templates: batch.templates.clone(),
+        parts: Vec::new(),
+        work_orders: batch.work_orders.clone(),
+    })
+    .await
+    .unwrap();
+    assert_eq!(technician.role, Role::Technician);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(db.clone(), Arc::new(SystemClock), Config::default());
+    tokio::spawn(fieldbook_server::serve(listener, state, std::future::pending()));
+    // The seeding device pushes every result.
+    let (seeder, _) = SyncClient::enroll(&base, "tech1", PASSWORD, "seeder").await.unwrap();
+    for (chunk_no, chunk) in batch.results.chunks(1000).enumerate() {
+        let mutations: Vec<Mutation> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Mutation {
+                seq: (chunk_no * 1000 + i + 1) as u64,
+                id: fieldbook_domain::MutationId::new(),
+                hlc: r.hlc,
+                op: MutationOp::InspectionResult(r.clone()),
+            })
+            .collect();
+        let response = seeder.push(&mutations).await.unwrap();
+        assert!(response.outcomes.iter().all(|o| matches!(o.outcome, fieldbook_protocol::Outcome::Applied)));
+    }
+    eprintln!("server: {} work orders of tech1, {} checklist results", batch.work_orders.len(), batch.results.len());
+    (base, db)
+}
+
+/// The same changes as PouchDB documents: one per work order (the bundle, as Fieldbook sends
+/// it) with its results embedded, the way a CouchDB user would model it.
+async fn documents(base: &str, out: &Path) -> (usize, Vec<(String, String, Vec<String>)>) {
+    let (client, _) = SyncClient::enroll(base, "tech1", PASSWORD, "exporter").await.unwrap();
+    let mut docs: BTreeMap<String, (serde_json::Value, Vec<serde_json::Value>)> = BTreeMap::new();
+    let mut after = 0;
+    loop {
+        let page = client.pull(after, 1000).await.unwrap();
+        for change in page.changes {
+            match change.body {
+                ChangeBody::WorkOrder { bundle } => {
+                    docs.entry(bundle.work_order.id.to_string()).or_default().0 = serde_json::to_value(&bundle).unwrap()
+                }
+                ChangeBody::Record { op: MutationOp::InspectionResult(r) } => {
+                    docs.entry(r.work_order_id.to_string()).or_default().1.push(serde_json::to_value(&r).unwrap())
+                }
+                _ => {}
+            }
+        }
+        after = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    let mut lines = String::new();
+    let mut rows = Vec::new();
+    for (id, (bundle, results)) in &docs {
+        let doc = serde_json::json!({"_id": id, "bundle": bundle, "results": results});
+        lines.push_str(&doc.to_string());
+        lines.push('\n');
+        rows.push((id.clone(), bundle.to_string(), results.iter().map(|r| r.to_string()).collect()));
+    }
+    std::fs::write(out, lines).unwrap();
+    (docs.len(), rows)
+}
+
+/// The limit: the same rows written straight into a fresh SQLite file with the device's
+/// durability settings, in one transaction.
+fn bulk_load(dir: &Path, rows: &[(String, String, Vec<String>)]) -> f64 {
+    let started = Instant::now();
+    let mut conn = rusqlite::Connection::open(dir.join("bulk.sqlite")).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+         CREATE TABLE work_orders (id TEXT PRIMARY KEY, body TEXT NOT NULL) STRICT;
+         CREATE TABLE results (work_order_id TEXT NOT NULL, body TEXT NOT NULL) STRICT;",
+    )
+    .unwrap();
+    let tx = conn.transaction().unwrap();
+    {
+        let mut work_order = tx.prepare("INSERT INTO work_orders (id, body) VALUES (?1, ?2)").unwrap();
+        let mut result = tx.prepare("INSERT INTO results (work_order_id, body) VALUES (?1, ?2)").unwrap();
+        for (id, body, results) in rows {
+            work_order.execute([id, body]).unwrap();
+            for r in results {
+                result.execute([id, r]).unwrap();
+            }
+        }
+    }
+    tx.commit().unwrap();
+    started.elapsed().as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let work_orders: usize = std::env::args().nth(1).map(|n| n.parse().expect("a number")).unwrap_or(10_000);
+    let dir = tempfile::tempdir().unwrap();
+    let (base, _db) = seeded_server(dir.path(), work_orders).await;
+
+    // Fieldbook: a fresh device's first sync, through the counting proxy.
+    let (proxied, counter) = counting_proxy(base.trim_start_matches("http://").to_owned()).await;
+    let device = std::sync::Mutex::new(Store::open(dir.path().join("device.sqlite")).unwrap());
+    let (client, enrolled) = SyncClient::enroll(&proxied, "tech1", PASSWORD, "bench tablet").await.unwrap();
+    remember_enrollment(&device, &proxied, &enrolled).unwrap();
+    let before = (counter.up.load(Ordering::Relaxed), counter.down.load(Ordering::Relaxed));
+    let started = Instant::now();
+    let report = sync_once(&device, &client, Utc::now()).await.unwrap();
+    let fieldbook_seconds = started.elapsed().as_secs_f64();
+    let fieldbook_up = counter.up.load(Ordering::Relaxed) - before.0;
+    let fieldbook_down = counter.down.load(Ordering::Relaxed) - before.1;
+    let results_on_device = device.lock().unwrap().count("SELECT COUNT(*) FROM inspection_results").unwrap();
+
+    // The same documents for PouchDB, and the bulk-load limit.
+    let docs_path = dir.path().join("docs.jsonl");
+    let (doc_count, rows) = documents(&base, &docs_path).await;
+    let bulk_seconds = bulk_load(dir.path(), &rows);
+    let json_bytes = std::fs::metadata(&docs_path).unwrap().len();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let output = std::process::Command::new("node")
+        .arg(root.join("bench/pouchdb/replicate.mjs"))
+        .arg("--docs")
+        .arg(&docs_path)
+        .arg("--workdir")
+        .arg(dir.path())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("node runs (install bench/pouchdb with npm ci first)");
+    assert!(output.status.success(), "the PouchDB side failed");
+    let pouch: serde_json::Value =
+        serde_json::from_slice(output.stdout.split(|b| *b == b'\n').rfind(|l| !l.is_empty()).unwrap()).unwrap();
+    let pouch_seconds = pouch["seconds"].as_f64().unwrap();
+    let pouch_bytes =
+        pouch["bytes_server_to_client"].as_u64().unwrap() + pouch["bytes_client_to_server"].as_u64().unwrap();
+    let fieldbook_bytes = fieldbook_up + fieldbook_down;
+
+    println!(
+        "data set: {doc_count} work orders of one technician, {results_on_device} checklist results ({:.1} MB as JSON documents)",
+        json_bytes as f64 / 1e6
+    );
+    println!(
+        "Fieldbook first sync: {fieldbook_seconds:.3} s, {fieldbook_bytes} bytes on the wire ({fieldbook_down} down, {fieldbook_up} up), {} changes pulled",
+        report.pulled
+    );
+    println!(
+        "PouchDB replication:  {pouch_seconds:.3} s, {pouch_bytes} bytes on the wire, {} connections, client {}",
+        pouch["connections"], pouch["client_adapter"]
+    );
+    println!("SQLite bulk load:     {bulk_seconds:.3} s (same rows, one transaction, WAL, synchronous=FULL)");
+    println!(
+        "ratios: PouchDB time / Fieldbook time = {:.1}x (goal >= 10x); Fieldbook bytes / PouchDB bytes = {:.2}x (goal <= 0.3x); Fieldbook time / bulk load = {:.2}x (goal <= 2x)",
+        pouch_seconds / fieldbook_seconds,
+        fieldbook_bytes as f64 / pouch_bytes as f64,
+        fieldbook_seconds / bulk_seconds
+    );
+}
