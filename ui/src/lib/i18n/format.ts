@@ -160,3 +160,46 @@ export function formatDuration(locale: Locale, totalSeconds: number): string {
   if (minutes > 0) return translate(locale, 'duration.minutes_seconds', { m: minutes, s: seconds });
   return translate(locale, 'duration.seconds', { s: seconds });
 }
+
+const byteUnits = ['sync.bytes.b', 'sync.bytes.kb', 'sync.bytes.mb', 'sync.bytes.gb', 'sync.bytes.tb'] as const;
+
+/**
+ * A size in bytes at a glance, in decimal (SI) units: "812 B", "2.3 MB", "45 MB", "1.2 GB".
+ * One decimal below 10 of a unit, none above; the unit is chosen after rounding, so 999,999
+ * bytes read "1 MB", never "1,000 kB".
+ */
+export function formatBytes(locale: Locale, bytes: number): string {
+  const whole = Number.isFinite(bytes) ? Math.max(0, Math.round(bytes)) : 0;
+  if (whole < 1000) return translate(locale, 'sync.bytes.b', { n: formatNumber(locale, whole) });
+  let value = whole;
+  for (let unit = 1; unit < byteUnits.length; unit++) {
+    value /= 1000;
+    const digits = value < 10 ? 1 : 0;
+    const factor = 10 ** digits;
+    const rounded = Math.round(value * factor) / factor;
+    if (rounded < 1000 || unit === byteUnits.length - 1) {
+      const key = byteUnits[unit] ?? 'sync.bytes.tb';
+      return translate(locale, key, { n: formatNumber(locale, rounded, { maximumFractionDigits: digits }) });
+    }
+  }
+  return translate(locale, 'sync.bytes.b', { n: formatNumber(locale, whole) });
+}
+
+/**
+ * An instant as briefly as it stays clear: its time alone when it falls on the same day as
+ * `now` (in the zone shown), else date and time. "10:05" / "19 Nov 2026, 18:30".
+ */
+export function formatRecent(
+  locale: Locale,
+  instant: string | number | Date,
+  now: string | number | Date,
+  zone?: ZoneOption,
+): string {
+  const date = toDate(instant);
+  if (Number.isNaN(date.getTime())) return String(instant);
+  const today = toDate(now);
+  if (!Number.isNaN(today.getTime()) && formatDate(locale, date, zone) === formatDate(locale, today, zone)) {
+    return formatTime(locale, date, zone);
+  }
+  return formatDateTime(locale, date, zone);
+}

@@ -13,4 +13,6 @@ export {
   formatNumber,
   formatMoneyCents,
   formatDuration,
+  formatBytes,
+  formatRecent,
 } from './locale.svelte';

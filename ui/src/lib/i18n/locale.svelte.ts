@@ -56,3 +56,12 @@ export function formatMoneyCents(cents: number): string {
 export function formatDuration(seconds: number): string {
   return format.formatDuration(current.locale, seconds);
 }
+
+export function formatBytes(bytes: number): string {
+  return format.formatBytes(current.locale, bytes);
+}
+
+/** An instant's time alone when it is today, else its date and time. */
+export function formatRecent(instant: string | number | Date, now: string | number | Date = Date.now()): string {
+  return format.formatRecent(current.locale, instant, now);
+}
