@@ -71,9 +71,8 @@ fn conflict(c: &Conflict, names: &mut Names<'_>) -> ConflictView {
     }
 }
 
-/// The states of one visit's unconfirmed records: pending ones are local or sent; refused ones
-/// conflicted. A record refused once and pending again (never happens: ids are new each time)
-/// would show as conflicted.
+/// The states of one visit's unconfirmed records: pending ones are local or sent, refused ones
+/// conflicted (a refusal outranks a pending entry for the same record).
 pub(crate) fn record_states(pending: &[OutboxEntry], refused: &[Conflict]) -> Vec<RecordSync> {
     let mut states: Vec<RecordSync> = pending
         .iter()

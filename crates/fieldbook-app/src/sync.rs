@@ -118,7 +118,7 @@ impl App {
             (
                 store.setting("sync.server")?,
                 store.outbox_len()?,
-                store.count("SELECT COUNT(*) FROM conflicts")? as u32,
+                store.conflicts_len()? as u32,
                 store.pending_blob_bytes()?,
             )
         };

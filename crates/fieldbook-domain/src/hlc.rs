@@ -37,18 +37,16 @@ impl Hlc {
         }
     }
 
-    /// The device's clock after it has seen `remote`: later than both, unless `remote` lies
-    /// more than [`MAX_FORWARD_DRIFT_MS`] ahead of the wall clock, which is then ignored.
+    /// The device's clock after it has seen `remote`: the latest of its last stamp, the wall
+    /// clock and `remote` (unless `remote` lies more than [`MAX_FORWARD_DRIFT_MS`] ahead of the
+    /// wall clock, which is then ignored). The next [`Hlc::tick`] is later than all three.
     pub fn observe(last: Option<Hlc>, remote: Hlc, now_millis: i64, node: u64) -> Hlc {
-        let last = last.unwrap_or(Hlc { millis: i64::MIN, counter: 0, node });
-        if remote.millis > now_millis.saturating_add(MAX_FORWARD_DRIFT_MS) || remote <= last {
-            return last.max(Hlc { millis: now_millis, counter: 0, node });
+        let wall = Hlc { millis: now_millis, counter: 0, node };
+        let seen = last.map_or(wall, |last| last.max(wall));
+        if remote.millis > now_millis.saturating_add(MAX_FORWARD_DRIFT_MS) {
+            return seen;
         }
-        if remote.millis > last.millis && remote.millis >= now_millis {
-            Hlc { millis: remote.millis, counter: remote.counter, node }
-        } else {
-            last.max(Hlc { millis: now_millis, counter: 0, node })
-        }
+        seen.max(Hlc { node, ..remote })
     }
 
     /// A stamp for a record made before stamps existed, or on a server, at `millis`.

@@ -51,6 +51,9 @@ pub struct OutboxEntry {
     pub hlc: Option<fieldbook_domain::Hlc>,
 }
 
+const OUTBOX_SELECT: &str = "SELECT seq, mutation_id, entity, entity_id, work_order_id, op, payload, created_at,
+                                     sent_at, hlc FROM outbox";
+
 const ROW_SELECT: &str = "
     SELECT w.body, c.name, c.address, s.name, s.address,
            a.id, a.site_id, a.model, a.serial, a.location, a.warranty_end, u.name
@@ -173,34 +176,33 @@ impl Store {
 
     /// Pending changes, oldest first.
     pub fn outbox(&self, limit: u32) -> Result<Vec<OutboxEntry>> {
-        self.outbox_where("1 = 1", "", limit)
+        self.outbox_rows(&format!("{OUTBOX_SELECT} ORDER BY seq LIMIT ?1"), rusqlite::params![limit])
     }
 
     /// The pending changes of one work order, oldest first.
     pub fn outbox_of(&self, work_order: WorkOrderId) -> Result<Vec<OutboxEntry>> {
-        self.outbox_where("work_order_id = ?1", &work_order.to_string(), u32::MAX)
+        let sql = format!("{OUTBOX_SELECT} WHERE work_order_id = ?1 ORDER BY seq");
+        self.outbox_rows(&sql, rusqlite::params![work_order.to_string()])
     }
 
-    fn outbox_where(&self, filter: &str, arg: &str, limit: u32) -> Result<Vec<OutboxEntry>> {
-        let sql = format!(
-            "SELECT seq, mutation_id, entity, entity_id, work_order_id, op, payload, created_at, sent_at, hlc
-             FROM outbox WHERE {filter} AND (?1 = ?1) ORDER BY seq LIMIT ?2"
-        );
-        let mut statement = self.conn.prepare_cached(&sql)?;
+    fn outbox_rows(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<OutboxEntry>> {
+        type Raw = (i64, [String; 6], i64, Option<i64>, String);
+        let mut statement = self.conn.prepare_cached(sql)?;
         let rows = statement
-            .query_map(rusqlite::params![arg, limit], |row| {
+            .query_map(params, |row| -> rusqlite::Result<Raw> {
                 Ok((
-                    [row.get::<_, i64>(0)?.to_string(), row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?],
-                    [row.get::<_, String>(5)?, row.get(6)?, row.get(9)?],
-                    row.get::<_, i64>(7)?,
-                    row.get::<_, Option<i64>>(8)?,
+                    row.get(0)?,
+                    [row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?],
+                    row.get(7)?,
+                    row.get(8)?,
+                    row.get(9)?,
                 ))
             })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+            .collect::<rusqlite::Result<Vec<Raw>>>()?;
         rows.into_iter()
-            .map(|([seq, mutation_id, entity, entity_id, work_order_id], [op, payload, hlc], created_at, sent_at)| {
+            .map(|(seq, [mutation_id, entity, entity_id, work_order_id, op, payload], created_at, sent_at, hlc)| {
                 Ok(OutboxEntry {
-                    seq: seq.parse().map_err(|_| crate::StoreError::Corrupt(format!("outbox number {seq}")))?,
+                    seq,
                     mutation_id,
                     entity,
                     entity_id,
@@ -228,6 +230,14 @@ impl Store {
 
     pub fn outbox_len(&self) -> Result<u64> {
         Ok(self.conn.query_row("SELECT COUNT(*) FROM outbox", [], |row| row.get(0))?)
+    }
+
+    /// A blob's size in bytes, without reading it.
+    pub fn blob_len(&self, id: &BlobId) -> Result<Option<u64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT length(bytes) FROM blobs WHERE id = ?1", [id.as_str()], |row| row.get(0))
+            .optional()?)
     }
 
     pub fn blob(&self, id: &BlobId) -> Result<Option<Vec<u8>>> {

@@ -46,6 +46,9 @@ pub enum PulledChange {
     Removed(WorkOrderId),
 }
 
+const CONFLICT_SELECT: &str =
+    "SELECT seq, work_order_id, entity, entity_id, op, payload, code, message, created_at FROM conflicts";
+
 /// A change the server refused, as the device keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conflict {
@@ -105,21 +108,24 @@ impl Store {
 
     /// Every change the server refused, oldest first.
     pub fn conflicts(&self) -> Result<Vec<Conflict>> {
-        self.conflicts_where("1 = 1 AND ?1 = ?1", "")
+        self.conflict_rows(&format!("{CONFLICT_SELECT} ORDER BY id"), [])
     }
 
     /// The refused changes of one work order, oldest first.
     pub fn conflicts_of(&self, work_order: WorkOrderId) -> Result<Vec<Conflict>> {
-        self.conflicts_where("work_order_id = ?1", &work_order.to_string())
+        let sql = format!("{CONFLICT_SELECT} WHERE work_order_id = ?1 ORDER BY id");
+        self.conflict_rows(&sql, [work_order.to_string()])
     }
 
-    fn conflicts_where(&self, filter: &str, arg: &str) -> Result<Vec<Conflict>> {
-        let mut statement = self.conn.prepare_cached(&format!(
-            "SELECT seq, work_order_id, entity, entity_id, op, payload, code, message, created_at
-             FROM conflicts WHERE {filter} ORDER BY id"
-        ))?;
+    /// How many changes the server refused.
+    pub fn conflicts_len(&self) -> Result<u64> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM conflicts", [], |r| r.get(0))?)
+    }
+
+    fn conflict_rows(&self, sql: &str, params: impl rusqlite::Params) -> Result<Vec<Conflict>> {
+        let mut statement = self.conn.prepare_cached(sql)?;
         let rows = statement
-            .query_map([arg], |r| {
+            .query_map(params, |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     [r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?],
@@ -182,27 +188,14 @@ impl Store {
     /// the sign-in, in one transaction. The language and the device's clock stay.
     pub fn forget_user_data(&mut self) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for table in [
-            "inspection_results",
-            "fault_records",
-            "part_usages",
-            "photos",
-            "sign_offs",
-            "notes",
-            "held_removals",
-            "outbox",
-            "conflicts",
-            "work_orders",
-            "blobs",
-            "assets",
-            "sites",
-            "customers",
-            "templates",
-            "policies",
-            "parts_catalog",
-            "users",
-        ] {
-            tx.execute(&format!("DELETE FROM {table}"), [])?;
+        // Every table, so one added later is not forgotten; foreign keys are checked at commit.
+        tx.execute_batch("PRAGMA defer_foreign_keys = ON")?;
+        let tables: Vec<String> = tx
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'settings'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for table in tables {
+            tx.execute(&format!("DELETE FROM \"{table}\""), [])?;
         }
         tx.execute("DELETE FROM settings WHERE key NOT IN ('locale', 'hlc.node', 'hlc.last')", [])?;
         tx.commit()?;
@@ -252,14 +245,6 @@ impl Store {
                     tx.execute("DELETE FROM held_removals WHERE work_order_id = ?1", [work_order.id.to_string()])?;
                 }
                 PulledChange::Record(record) => {
-                    if let PulledRecord::InspectionResult(r) = record {
-                        // Later local answers must stamp later than any answer seen here.
-                        let (node, last) = crate::writes::clock_state(&tx)?;
-                        let seen = Hlc::observe(last, r.hlc, millis(now), node);
-                        if Some(seen) != last {
-                            crate::writes::save_stamp(&tx, seen)?;
-                        }
-                    }
                     match record {
                         PulledRecord::InspectionResult(r) => insert_result(&tx, r)?,
                         PulledRecord::FaultRecord(r) => insert_fault(&tx, r)?,
@@ -281,11 +266,23 @@ impl Store {
                 }
             }
         }
-        tx.execute(
-            "INSERT INTO settings (key, value) VALUES ('sync.cursor', ?1)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [cursor.to_string()],
-        )?;
+        // Later local answers must stamp later than any answer seen here: the clock follows
+        // the page's latest stamp, once per page.
+        let latest = changes
+            .iter()
+            .filter_map(|c| match c {
+                PulledChange::Record(PulledRecord::InspectionResult(r)) => Some(r.hlc),
+                _ => None,
+            })
+            .max();
+        if let Some(remote) = latest {
+            let (node, last) = crate::writes::clock_state(&tx)?;
+            let seen = Hlc::observe(last, remote, millis(now), node);
+            if Some(seen) != last {
+                crate::set_setting_in(&tx, "hlc.last", &seen.to_string())?;
+            }
+        }
+        crate::set_setting_in(&tx, "sync.cursor", &cursor.to_string())?;
         tx.commit()?;
         Ok(())
     }

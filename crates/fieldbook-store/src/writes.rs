@@ -42,35 +42,23 @@ struct Outgoing<'a> {
 pub(crate) fn next_stamp(tx: &rusqlite::Connection, now: DateTime<Utc>) -> Result<Hlc> {
     let (node, last) = clock_state(tx)?;
     let stamp = Hlc::tick(last, millis(now), node);
-    save_stamp(tx, stamp)?;
+    crate::set_setting_in(tx, "hlc.last", &stamp.to_string())?;
     Ok(stamp)
 }
 
 /// This device's clock node (made once, at random) and its last stamp.
 pub(crate) fn clock_state(tx: &rusqlite::Connection) -> Result<(u64, Option<Hlc>)> {
-    let setting = |key: &str| -> Result<Option<String>> {
-        Ok(tx.query_row("SELECT value FROM settings WHERE key = ?1", [key], |row| row.get(0)).optional()?)
-    };
-    let node = match setting("hlc.node")? {
+    let node = match crate::setting_in(tx, "hlc.node")? {
         Some(node) => u64::from_str_radix(&node, 16).map_err(|_| StoreError::Corrupt(format!("clock node {node}")))?,
         None => {
             // The random half of a fresh UUIDv7.
             let node = MutationId::new().as_uuid().as_u64_pair().1;
-            tx.execute("INSERT INTO settings (key, value) VALUES ('hlc.node', ?1)", [format!("{node:016x}")])?;
+            crate::set_setting_in(tx, "hlc.node", &format!("{node:016x}"))?;
             node
         }
     };
-    let last = setting("hlc.last")?.map(|text| text.parse::<Hlc>()).transpose()?;
+    let last = crate::setting_in(tx, "hlc.last")?.map(|text| text.parse::<Hlc>()).transpose()?;
     Ok((node, last))
-}
-
-pub(crate) fn save_stamp(tx: &rusqlite::Connection, stamp: Hlc) -> Result<()> {
-    tx.execute(
-        "INSERT INTO settings (key, value) VALUES ('hlc.last', ?1)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [stamp.to_string()],
-    )?;
-    Ok(())
 }
 
 /// The outbox row written beside every user write, with the next clock stamp.

@@ -55,14 +55,19 @@ async fn answer<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> 
     if status.is_success() {
         return serde_json::from_slice(&bytes).map_err(|e| SyncError::Offline(format!("an incomplete answer ({e})")));
     }
-    let body: ErrorBody = serde_json::from_slice(&bytes)
-        .unwrap_or(ErrorBody { code: "http".into(), message: String::from_utf8_lossy(&bytes).into_owned() });
-    Err(match (status.as_u16(), body.code.as_str()) {
+    Err(failure(status, &bytes))
+}
+
+/// The error a non-success answer stands for.
+fn failure(status: reqwest::StatusCode, bytes: &[u8]) -> SyncError {
+    let body: ErrorBody = serde_json::from_slice(bytes)
+        .unwrap_or(ErrorBody { code: "http".into(), message: String::from_utf8_lossy(bytes).into_owned() });
+    match (status.as_u16(), body.code.as_str()) {
         (426, _) | (_, "protocol_mismatch" | "protocol_missing") => SyncError::Outdated(body.message),
         (401, _) => SyncError::Unauthorized(body.message),
         (code, _) if code >= 500 => SyncError::Offline(format!("the server failed ({code}): {}", body.message)),
         (status, _) => SyncError::Server { status, code: body.code, message: body.message },
-    })
+    }
 }
 
 fn offline(err: reqwest::Error) -> SyncError {
@@ -133,10 +138,12 @@ impl SyncClient {
     /// Fetches a blob's bytes (a photo or signature another device recorded).
     pub async fn download_blob(&self, id: &BlobId) -> Result<Vec<u8>, SyncError> {
         let response = self.request(reqwest::Method::GET, &format!("/v1/blobs/{id}")).send().await.map_err(offline)?;
-        if !response.status().is_success() {
-            return answer::<serde_json::Value>(response).await.map(|_| Vec::new());
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(offline)?;
+        if !status.is_success() {
+            return Err(failure(status, &bytes));
         }
-        Ok(response.bytes().await.map_err(offline)?.to_vec())
+        Ok(bytes.to_vec())
     }
 
     /// Whether the server answers at all, quickly: used while offline to notice the network's
@@ -208,6 +215,10 @@ pub enum SyncProgress {
 /// The most photo and signature bytes one sync fetches; the rest follow next time.
 pub const FETCH_BUDGET_BYTES: usize = 32 * 1024 * 1024;
 
+fn missing_here(id: &BlobId) -> SyncError {
+    SyncError::Corrupt(format!("blob {id} is missing on this device"))
+}
+
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -252,19 +263,16 @@ pub async fn sync_with_progress(
         let needed = plan::blobs_of(&mutations);
         if !needed.is_empty() {
             let missing = client.missing_blobs(&needed).await?;
-            let blobs = missing
-                .iter()
-                .map(|id| {
-                    lock(store)
-                        .blob(id)?
-                        .ok_or_else(|| SyncError::Corrupt(format!("blob {id} is missing on this device")))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let total_bytes: u64 = blobs.iter().map(|b| b.len() as u64).sum();
+            // Sizes first, for the progress bar; each blob is read only when it is sent.
+            let mut total_bytes = 0;
+            for id in &missing {
+                total_bytes += lock(store).blob_len(id)?.ok_or_else(|| missing_here(id))?;
+            }
             let mut done_bytes = 0;
-            for (id, bytes) in missing.iter().zip(&blobs) {
+            for id in &missing {
                 progress(SyncProgress::Uploading { done: done_bytes, total: total_bytes });
-                client.upload_blob(id, bytes).await?;
+                let bytes = lock(store).blob(id)?.ok_or_else(|| missing_here(id))?;
+                client.upload_blob(id, &bytes).await?;
                 done_bytes += bytes.len() as u64;
                 report.blobs_uploaded += 1;
             }
