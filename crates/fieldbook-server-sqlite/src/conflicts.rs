@@ -6,16 +6,16 @@ use fieldbook_protocol::{ConflictFilter, ConflictInfo};
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use crate::codec::{SqlResult, from_json, from_millis, millis, parse, uint};
-use crate::work_orders;
 
 const DEFAULT_LIMIT: u32 = 200;
 const MAX_LIMIT: u32 = 1000;
 
 const SELECT: &str = "SELECT c.id, c.device_id, c.seq, c.user_id, u.name, c.work_order_id, c.op, c.code, c.message,
-                             c.created_at, c.hlc, c.resolved_at, c.resolved_by
-                      FROM conflicts c JOIN users u ON u.id = c.user_id";
+                             c.created_at, c.hlc, c.resolved_at, c.resolved_by, w.body
+                      FROM conflicts c JOIN users u ON u.id = c.user_id
+                      LEFT JOIN work_orders w ON w.id = c.work_order_id";
 
-type Raw = ([i64; 2], [String; 8], i64, Option<i64>, Option<String>);
+type Raw = ([i64; 2], [String; 8], i64, Option<i64>, [Option<String>; 2]);
 
 fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
     Ok((
@@ -23,22 +23,27 @@ fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Raw> {
         [row.get(1)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?, row.get(8)?, row.get(10)?],
         row.get(9)?,
         row.get(11)?,
-        row.get(12)?,
+        [row.get(12)?, row.get(13)?],
     ))
 }
 
-fn decode(conn: &Connection, raw: Raw) -> fieldbook_server_db::DbResult<ConflictInfo> {
-    let ([id, seq], [device_id, user_id, user_name, work_order_id, op, code, message, hlc], created, resolved, by) =
-        raw;
-    let work_order_id = parse(&work_order_id)?;
-    let server = work_orders::load(conn, work_order_id)?;
+/// A conflict row with the work order as it now stands (joined in the same query).
+fn decode(raw: Raw) -> fieldbook_server_db::DbResult<ConflictInfo> {
+    let (
+        [id, seq],
+        [device_id, user_id, user_name, work_order_id, op, code, message, hlc],
+        created,
+        resolved,
+        [by, body],
+    ) = raw;
+    let server: Option<fieldbook_domain::WorkOrder> = body.as_deref().map(from_json).transpose()?;
     Ok(ConflictInfo {
         id,
         device_id,
         seq: uint(seq)?,
         user_id: parse(&user_id)?,
         user_name,
-        work_order_id,
+        work_order_id: parse(&work_order_id)?,
         work_order_number: server.as_ref().map(|w| w.number.clone()),
         local: from_json(&op)?,
         server,
@@ -88,12 +93,12 @@ pub(crate) fn list(
         .db()?
         .collect::<rusqlite::Result<Vec<_>>>()
         .db()?;
-    raws.into_iter().map(|raw| decode(conn, raw)).collect()
+    raws.into_iter().map(decode).collect()
 }
 
 pub(crate) fn get(conn: &Connection, id: i64) -> fieldbook_server_db::DbResult<Option<ConflictInfo>> {
     let raw = conn.prepare_cached(&format!("{SELECT} WHERE c.id = ?1")).db()?.query_row([id], read).optional().db()?;
-    raw.map(|raw| decode(conn, raw)).transpose()
+    raw.map(decode).transpose()
 }
 
 pub(crate) fn resolve(
