@@ -3,26 +3,10 @@
 import type { Locale } from '$lib/bindings/Locale';
 import type { StatusAction } from '$lib/bindings/StatusAction';
 import { translate } from '$lib/i18n/format';
+import { isVisitEntity, type VisitEntity } from '../visit/sync-state';
 
 /** The entities a device records (`RecordSync.entity`); `work_order` is a status step. */
-export type ChangeEntity =
-  | 'inspection_result'
-  | 'fault_record'
-  | 'part_usage'
-  | 'photo'
-  | 'note'
-  | 'sign_off'
-  | 'work_order';
-
-const entities: { readonly [E in ChangeEntity]: true } = {
-  inspection_result: true,
-  fault_record: true,
-  part_usage: true,
-  photo: true,
-  note: true,
-  sign_off: true,
-  work_order: true,
-};
+export type ChangeEntity = VisitEntity;
 
 // Every action, so a new one on the Rust side fails the type check until it has a label.
 const actions: { readonly [A in StatusAction]: true } = {
@@ -38,7 +22,7 @@ const actions: { readonly [A in StatusAction]: true } = {
 };
 
 export function isChangeEntity(entity: string): entity is ChangeEntity {
-  return Object.prototype.hasOwnProperty.call(entities, entity);
+  return isVisitEntity(entity);
 }
 
 export function isStatusAction(action: unknown): action is StatusAction {
