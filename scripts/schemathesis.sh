@@ -32,7 +32,7 @@ token() {
 import json, sys, urllib.request
 base, user = sys.argv[1], sys.argv[2]
 body = json.dumps({"username": user, "password": "schemathesis-pw", "device_name": "schemathesis"}).encode()
-req = urllib.request.Request(base + "/v1/enroll", body, {"content-type": "application/json", "fieldbook-protocol": "1"})
+req = urllib.request.Request(base + "/v1/enroll", body, {"content-type": "application/json", "fieldbook-protocol": "2"})
 print(json.load(urllib.request.urlopen(req))["token"])
 PY
 }
@@ -43,7 +43,7 @@ for user in supervisor tech1; do
   "$VENV/bin/st" run "$BASE/openapi.json" \
     --checks not_a_server_error \
     --header "Authorization: Bearer $(token "$user")" \
-    --header "fieldbook-protocol: 1" \
+    --header "fieldbook-protocol: 2" \
     --phases examples,fuzzing \
     --max-time "$SECONDS_PER_ROLE" \
     --workers 2 \

@@ -14,14 +14,15 @@ use fieldbook_domain::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// The version of this protocol. Bumped on any incompatible change.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The version of this protocol. Bumped on any incompatible change. Version 2: a pulled
+/// work order carries ids, and each page carries the reference data its work orders name once.
+pub const PROTOCOL_VERSION: u32 = 2;
 /// The request header that carries it.
 pub const PROTOCOL_HEADER: &str = "fieldbook-protocol";
 /// The largest push a server accepts, in mutations.
 pub const MAX_PUSH_MUTATIONS: usize = 1000;
 /// The largest page a pull returns.
-pub const MAX_PULL_PAGE: u32 = 1000;
+pub const MAX_PULL_PAGE: u32 = 5000;
 /// The largest chunk of a blob upload, in bytes.
 pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
 /// The largest blob (a photo or signature after processing), in bytes.
@@ -150,8 +151,40 @@ pub struct PushResponse {
 // ---------------------------------------------------------------------------------------------
 // Pull
 
-/// A work order with everything a device needs to work on it offline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// What the work orders of one pull page refer to, each record once: a device needs them to
+/// work offline. Sent with the page rather than inside every work order, so a first sync of
+/// thousands of work orders of a few hundred customers moves each customer a handful of times.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReferenceData {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policies: Vec<ServicePolicy>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customers: Vec<Customer>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<Site>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assets: Vec<Asset>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub templates: Vec<ChecklistTemplate>,
+    /// The assignees, for names on screen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<UserInfo>,
+}
+
+impl ReferenceData {
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+            && self.customers.is_empty()
+            && self.sites.is_empty()
+            && self.assets.is_empty()
+            && self.templates.is_empty()
+            && self.users.is_empty()
+    }
+}
+
+/// A work order with everything it refers to, put together from a pulled page (it does not
+/// travel in this form).
+#[derive(Debug, Clone, PartialEq)]
 pub struct WorkOrderBundle {
     pub work_order: WorkOrder,
     pub customer: Customer,
@@ -162,14 +195,79 @@ pub struct WorkOrderBundle {
     pub assignee: Option<UserInfo>,
 }
 
+impl ReferenceData {
+    /// `work_order` with what it refers to, or `None` when something is not here.
+    pub fn bundle(&self, work_order: &WorkOrder) -> Option<WorkOrderBundle> {
+        fn find<T: Clone>(items: &[T], wanted: impl Fn(&T) -> bool) -> Option<T> {
+            items.iter().find(|i| wanted(i)).cloned()
+        }
+        let customer = find(&self.customers, |c| c.id == work_order.customer_id)?;
+        let policy = find(&self.policies, |p| p.id == customer.policy_id)?;
+        let site = find(&self.sites, |s| s.id == work_order.site_id)?;
+        let asset = match work_order.asset_id {
+            Some(id) => Some(find(&self.assets, |a| a.id == id)?),
+            None => None,
+        };
+        let template = match work_order.template_id {
+            Some(id) => Some(find(&self.templates, |t| t.id == id)?),
+            None => None,
+        };
+        let assignee = match work_order.assignee {
+            Some(id) => Some(find(&self.users, |u| u.id == id)?),
+            None => None,
+        };
+        Some(WorkOrderBundle { work_order: work_order.clone(), customer, site, asset, template, policy, assignee })
+    }
+}
+
+/// A pulled change with its work order's references filled in from its page: how tests and
+/// tools read a stream as a whole.
+// Records by value, as in `ChangeBody`.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResolvedBody {
+    WorkOrder { bundle: Box<WorkOrderBundle> },
+    Record { op: MutationOp },
+    Removed { work_order_id: WorkOrderId },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedChange {
+    pub version: u64,
+    pub body: ResolvedBody,
+}
+
+impl PullResponse {
+    /// The page's changes with each work order's references filled in. Panics when the page
+    /// lacks one, which a server never sends.
+    pub fn resolved(&self) -> Vec<ResolvedChange> {
+        self.changes
+            .iter()
+            .map(|c| ResolvedChange {
+                version: c.version,
+                body: match &c.body {
+                    ChangeBody::WorkOrder { work_order } => ResolvedBody::WorkOrder {
+                        bundle: Box::new(
+                            self.reference.bundle(work_order).expect("a page carries what its work orders refer to"),
+                        ),
+                    },
+                    ChangeBody::Record { op } => ResolvedBody::Record { op: op.clone() },
+                    ChangeBody::Removed { work_order_id } => ResolvedBody::Removed { work_order_id: *work_order_id },
+                },
+            })
+            .collect()
+    }
+}
+
 // A page of changes is built once and serialised; the records by value are simpler and the
-// size difference to the boxed bundle costs nothing measurable.
+// size difference to the boxed work order costs nothing measurable.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum ChangeBody {
     /// The work order as it now stands (created, changed, or newly assigned to the caller).
-    WorkOrder { bundle: Box<WorkOrderBundle> },
+    /// What it refers to is in the page's [`ReferenceData`].
+    WorkOrder { work_order: Box<WorkOrder> },
     /// A visit record stored on the server (from this or another device).
     Record { op: MutationOp },
     /// The work order is no longer the caller's (reassigned or withdrawn).
@@ -187,6 +285,10 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PullResponse {
     pub changes: Vec<Change>,
+    /// The customers, sites, assets, templates, policies and assignees that this page's work
+    /// orders refer to, each once, as they stand now.
+    #[serde(default)]
+    pub reference: ReferenceData,
     /// Pass this as `after` next time.
     pub cursor: u64,
     /// More changes wait beyond this page.

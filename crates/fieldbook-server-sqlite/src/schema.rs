@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 /// Times are Unix milliseconds (UTC); ids are UUID text (blob ids: SHA-256 hex); bodies are
@@ -173,10 +173,48 @@ ALTER TABLE conflicts ADD COLUMN resolved_by TEXT REFERENCES users(id);
 CREATE INDEX conflicts_by_user ON conflicts (user_id, id);
 "#;
 
+/// Protocol 2: a streamed work-order change holds the work order alone; what it refers to is
+/// read when a page is pulled. Changes stored as whole bundles keep just their work order.
+const V3: &str = r#"
+UPDATE changes
+SET body = json_object('type', 'work_order', 'work_order', json(json_extract(body, '$.bundle.work_order')))
+WHERE json_extract(body, '$.type') = 'work_order' AND json_extract(body, '$.bundle') IS NOT NULL;
+"#;
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
+    }
+
+    /// A stream written by a protocol-1 server keeps its changes: whole bundles become their
+    /// work order, every other change is left as it was.
+    #[test]
+    fn version_3_keeps_the_work_order_of_a_stored_bundle() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::migrations().to_version(&mut conn, 2).unwrap();
+        // Only the changes table matters here, not the users and streams it refers to.
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        let work_order = serde_json::json!({"id": "w1", "number": "WO-1", "symptom": "报警"});
+        let bundle = serde_json::json!({"type": "work_order", "bundle": {
+            "work_order": work_order, "customer": {"id": "c1"}, "site": {"id": "s1"}}});
+        let removed = serde_json::json!({"type": "removed", "work_order_id": "w2"});
+        for (version, body) in [(1, &bundle), (2, &removed)] {
+            conn.execute(
+                "INSERT INTO changes (user_id, version, body) VALUES ('u1', ?1, ?2)",
+                rusqlite::params![version, body.to_string()],
+            )
+            .unwrap();
+        }
+        super::migrations().to_latest(&mut conn).unwrap();
+        let bodies: Vec<serde_json::Value> = conn
+            .prepare("SELECT body FROM changes ORDER BY version")
+            .unwrap()
+            .query_map([], |row| row.get::<_, String>(0))
+            .unwrap()
+            .map(|b| serde_json::from_str(&b.unwrap()).unwrap())
+            .collect();
+        assert_eq!(bodies, [serde_json::json!({"type": "work_order", "work_order": work_order}), removed]);
     }
 }

@@ -150,7 +150,7 @@ fn apply(
                     state.signed.insert(id, false);
                 }
                 work_orders::put(conn, &next, true)?;
-                work_orders::stream_bundle(conn, &mut state.loader, &next)?;
+                work_orders::stream_work_order(conn, &mut state.loader, &next)?;
                 state.work_orders.insert(id, Some(next));
             }
             if let Some(op) = effect.record
@@ -172,7 +172,7 @@ fn apply(
                 && current.assignee == Some(user.id)
             {
                 let current = current.clone();
-                work_orders::stream_bundle(conn, &mut state.loader, &current)?;
+                work_orders::stream_work_order(conn, &mut state.loader, &current)?;
             }
             let (code, message) = match &outcome {
                 Outcome::Rejected { code, message } => (code.as_str(), message.as_str()),
@@ -255,5 +255,9 @@ pub(crate) fn pull(
         changes.push(Change { version: uint(version)?, body: from_json(&body)? });
     }
     let cursor = changes.last().map_or(after, |c| c.version);
-    Ok(PullResponse { changes, cursor, more })
+    let reference = work_orders::Loader::new(conn).reference_for(changes.iter().filter_map(|c| match &c.body {
+        ChangeBody::WorkOrder { work_order } => Some(&**work_order),
+        _ => None,
+    }))?;
+    Ok(PullResponse { changes, reference, cursor, more })
 }

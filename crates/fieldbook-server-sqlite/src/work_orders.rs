@@ -1,4 +1,4 @@
-//! Work orders, the bundles devices pull, and the per-user change streams.
+//! Work orders, the reference data devices pull with them, and the per-user change streams.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -10,7 +10,7 @@ use fieldbook_domain::{
     Asset, AssetId, ChecklistTemplate, Customer, CustomerId, PolicyId, ServicePolicy, Site, SiteId, TemplateId, UserId,
     WorkOrder, WorkOrderId,
 };
-use fieldbook_protocol::{ChangeBody, MutationOp, UserInfo, WorkOrderBundle, WorkOrderFilter};
+use fieldbook_protocol::{ChangeBody, MutationOp, ReferenceData, UserInfo, WorkOrderFilter};
 use fieldbook_server_db::{DbError, DbResult, SupervisorChange, rules};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde::de::DeserializeOwned;
@@ -49,7 +49,7 @@ where
     Ok(slot.as_ref())
 }
 
-/// Reads what bundles are made of, each row at most once per transaction.
+/// Reads what work orders refer to, each row at most once per transaction.
 pub(crate) struct Loader<'c> {
     conn: &'c Connection,
     policies: HashMap<PolicyId, Option<ServicePolicy>>,
@@ -101,36 +101,80 @@ impl<'c> Loader<'c> {
         self.policy(policy_id)?.cloned().ok_or_else(|| not_found("service policy", policy_id))
     }
 
-    /// Everything a device needs to work on `work_order` offline. Fails with `NotFound` when
-    /// something it refers to is missing, so it also checks a work order's references.
-    pub(crate) fn bundle(&mut self, work_order: &WorkOrder) -> DbResult<WorkOrderBundle> {
-        let conn = self.conn;
-        let customer = self
-            .customer(work_order.customer_id)?
-            .cloned()
-            .ok_or_else(|| not_found("customer", work_order.customer_id))?;
-        let site = cached(conn, &mut self.sites, "SELECT body FROM sites WHERE id = ?1", work_order.site_id)?
-            .cloned()
-            .ok_or_else(|| not_found("site", work_order.site_id))?;
-        let asset = match work_order.asset_id {
-            Some(id) => Some(
-                cached(conn, &mut self.assets, "SELECT body FROM assets WHERE id = ?1", id)?
-                    .cloned()
-                    .ok_or_else(|| not_found("asset", id))?,
-            ),
-            None => None,
-        };
-        let template = match work_order.template_id {
-            Some(id) => Some(self.template(id)?.cloned().ok_or_else(|| not_found("checklist template", id))?),
-            None => None,
-        };
-        let policy =
-            self.policy(customer.policy_id)?.cloned().ok_or_else(|| not_found("service policy", customer.policy_id))?;
-        let assignee = match work_order.assignee {
-            Some(id) => Some(self.user(id)?.cloned().ok_or_else(|| not_found("user", id))?),
-            None => None,
-        };
-        Ok(WorkOrderBundle { work_order: work_order.clone(), customer, site, asset, template, policy, assignee })
+    fn site(&mut self, id: SiteId) -> DbResult<Option<&Site>> {
+        cached(self.conn, &mut self.sites, "SELECT body FROM sites WHERE id = ?1", id)
+    }
+
+    fn asset(&mut self, id: AssetId) -> DbResult<Option<&Asset>> {
+        cached(self.conn, &mut self.assets, "SELECT body FROM assets WHERE id = ?1", id)
+    }
+
+    /// Checks that everything `work_order` refers to exists, failing with `NotFound` naming
+    /// the first that does not. Loads them into the cache on the way.
+    pub(crate) fn check_references(&mut self, work_order: &WorkOrder) -> DbResult<()> {
+        let customer =
+            self.customer(work_order.customer_id)?.ok_or_else(|| not_found("customer", work_order.customer_id))?;
+        let policy_id = customer.policy_id;
+        self.site(work_order.site_id)?.ok_or_else(|| not_found("site", work_order.site_id))?;
+        if let Some(id) = work_order.asset_id {
+            self.asset(id)?.ok_or_else(|| not_found("asset", id))?;
+        }
+        if let Some(id) = work_order.template_id {
+            self.template(id)?.ok_or_else(|| not_found("checklist template", id))?;
+        }
+        self.policy(policy_id)?.ok_or_else(|| not_found("service policy", policy_id))?;
+        if let Some(id) = work_order.assignee {
+            self.user(id)?.ok_or_else(|| not_found("user", id))?;
+        }
+        Ok(())
+    }
+
+    /// Everything `work_orders` refer to, each record once, in the order first named.
+    pub(crate) fn reference_for<'w>(
+        &mut self,
+        work_orders: impl IntoIterator<Item = &'w WorkOrder>,
+    ) -> DbResult<ReferenceData> {
+        fn first<K: Hash + Eq + Copy>(seen: &mut std::collections::HashSet<K>, id: K) -> bool {
+            seen.insert(id)
+        }
+        let mut reference = ReferenceData::default();
+        let (mut customers, mut sites, mut assets, mut templates, mut policies, mut users) = (
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+            Default::default(),
+        );
+        for w in work_orders {
+            self.check_references(w)?;
+            if first(&mut customers, w.customer_id) {
+                let customer = self.customer(w.customer_id)?.cloned().expect("checked above");
+                if first(&mut policies, customer.policy_id) {
+                    reference.policies.push(self.policy(customer.policy_id)?.cloned().expect("checked above"));
+                }
+                reference.customers.push(customer);
+            }
+            if first(&mut sites, w.site_id) {
+                reference.sites.push(self.site(w.site_id)?.cloned().expect("checked above"));
+            }
+            if let Some(id) = w.asset_id
+                && first(&mut assets, id)
+            {
+                reference.assets.push(self.asset(id)?.cloned().expect("checked above"));
+            }
+            if let Some(id) = w.template_id
+                && first(&mut templates, id)
+            {
+                reference.templates.push(self.template(id)?.cloned().expect("checked above"));
+            }
+            if let Some(id) = w.assignee
+                && first(&mut users, id)
+            {
+                reference.users.push(self.user(id)?.cloned().expect("checked above"));
+            }
+        }
+        Ok(reference)
     }
 }
 
@@ -154,13 +198,17 @@ pub(crate) fn append(conn: &Connection, user: UserId, body: &ChangeBody) -> DbRe
     uint(version)
 }
 
-/// Streams a work order's bundle to its assignee, if it has one.
-pub(crate) fn stream_bundle(conn: &Connection, loader: &mut Loader<'_>, work_order: &WorkOrder) -> DbResult<()> {
+/// Streams a work order to its assignee, if it has one, after checking what it refers to.
+pub(crate) fn stream_work_order(conn: &Connection, loader: &mut Loader<'_>, work_order: &WorkOrder) -> DbResult<()> {
     if let Some(assignee) = work_order.assignee {
-        let bundle = loader.bundle(work_order)?;
-        append(conn, assignee, &ChangeBody::WorkOrder { bundle: Box::new(bundle) })?;
+        loader.check_references(work_order)?;
+        append(conn, assignee, &work_order_change(work_order))?;
     }
     Ok(())
+}
+
+fn work_order_change(work_order: &WorkOrder) -> ChangeBody {
+    ChangeBody::WorkOrder { work_order: Box::new(work_order.clone()) }
 }
 
 pub(crate) fn load(conn: &Connection, id: WorkOrderId) -> DbResult<Option<WorkOrder>> {
@@ -211,10 +259,10 @@ pub(crate) fn put(conn: &Connection, work_order: &WorkOrder, replace: bool) -> D
 pub(crate) fn create(conn: &Connection, work_order: WorkOrder) -> DbResult<WorkOrder> {
     let mut loader = Loader::new(conn);
     // Checks every reference before anything is written.
-    let bundle = loader.bundle(&work_order)?;
+    loader.check_references(&work_order)?;
     put(conn, &work_order, false)?;
     if let Some(assignee) = work_order.assignee {
-        append(conn, assignee, &ChangeBody::WorkOrder { bundle: Box::new(bundle) })?;
+        append(conn, assignee, &work_order_change(&work_order))?;
     }
     Ok(work_order)
 }
@@ -227,7 +275,7 @@ pub(crate) fn import_one(conn: &Connection, loader: &mut Loader<'_>, work_order:
     if existing.as_ref() == Some(work_order) {
         return Ok(());
     }
-    let bundle = loader.bundle(work_order)?;
+    loader.check_references(work_order)?;
     put(conn, work_order, true)?;
     if let Some(previous) = existing.and_then(|e| e.assignee)
         && work_order.assignee != Some(previous)
@@ -235,7 +283,7 @@ pub(crate) fn import_one(conn: &Connection, loader: &mut Loader<'_>, work_order:
         append(conn, previous, &ChangeBody::Removed { work_order_id: work_order.id })?;
     }
     if let Some(assignee) = work_order.assignee {
-        append(conn, assignee, &ChangeBody::WorkOrder { bundle: Box::new(bundle) })?;
+        append(conn, assignee, &work_order_change(work_order))?;
     }
     Ok(())
 }
@@ -258,7 +306,7 @@ pub(crate) fn change(
     if let Some(previous) = effect.removed_from {
         append(conn, previous, &ChangeBody::Removed { work_order_id: id })?;
     }
-    stream_bundle(conn, &mut loader, &next)?;
+    stream_work_order(conn, &mut loader, &next)?;
     // A new assignee also receives everything already recorded on the visit.
     if let Some(assignee) = next.assignee.filter(|a| current.assignee != Some(*a)) {
         stream_records(conn, assignee, id)?;

@@ -18,8 +18,9 @@ use fieldbook_domain::{
     StatusAction, TemplateId, UserId, WorkOrder, WorkOrderId, WorkOrderKind, WorkOrderStatus, templates,
 };
 use fieldbook_protocol::{
-    Change, ChangeBody, DeviceInfo, MAX_CHUNK_BYTES, Mutation, MutationOp, Outcome, PartCatalogEntry, PushResponse,
-    ReviewRequest, StatusStep, UpdateWorkOrder, UserInfo, WorkOrderFilter,
+    DeviceInfo, MAX_CHUNK_BYTES, Mutation, MutationOp, Outcome, PartCatalogEntry, PushResponse,
+    ResolvedBody as ChangeBody, ResolvedChange as Change, ReviewRequest, StatusStep, UpdateWorkOrder, UserInfo,
+    WorkOrderFilter,
 };
 use fieldbook_server_db::{Database, DbError, NewDevice, ReferenceBatch, SupervisorChange, UserRecord};
 use fieldbook_server_sqlite::SqliteDatabase;
@@ -139,7 +140,7 @@ async fn pull_all(db: &dyn Database, user: UserId, page: u32) -> Vec<Change> {
         } else {
             assert_eq!(response.cursor, after, "an empty page keeps the cursor");
         }
-        changes.extend(response.changes);
+        changes.extend(response.resolved());
         if !response.more {
             return changes;
         }
@@ -560,7 +561,7 @@ async fn pull_pages(db: &dyn Database, world: &World) {
     assert_eq!(seen, versions);
     assert_eq!(pages, n.div_ceil(7));
     let paged = pull_all(db, tech1, 7).await;
-    assert_eq!(paged, whole.changes);
+    assert_eq!(paged, whole.resolved());
 
     // A page that ends exactly at the last change says there is no more.
     let exact = db.pull(tech1, n - 7, 7).await.unwrap();
@@ -578,7 +579,7 @@ async fn pull_pages(db: &dyn Database, world: &World) {
     assert!(single.more);
     // Streams are per user.
     let other = db.pull(world.techs[1].id, 0, 1000).await.unwrap();
-    assert!(other.changes.iter().all(|c| bundle_of(&c.body).work_order.assignee == Some(world.techs[1].id)));
+    assert!(other.resolved().iter().all(|c| bundle_of(&c.body).work_order.assignee == Some(world.techs[1].id)));
     assert!(db.pull(UserId::new(), 0, 10).await.unwrap().changes.is_empty());
 }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use fieldbook_domain::{MutationId, Note, NoteId, WorkOrderId};
-use fieldbook_protocol::{ChangeBody, Mutation, MutationOp, PROTOCOL_HEADER, PullResponse};
+use fieldbook_protocol::{ChangeBody, Mutation, MutationOp, PROTOCOL_HEADER, PROTOCOL_VERSION, PullResponse};
 use fieldbook_server::{AppState, Config, SystemClock, auth};
 use fieldbook_server_db::{Database, NewDevice};
 use fieldbook_server_sqlite::SqliteDatabase;
@@ -66,7 +66,7 @@ async fn main() {
         let (token, _) = tokens.iter().find(|(_, u)| *u == user.id).unwrap();
         let page: PullResponse = http
             .get(format!("{base}/v1/sync/pull?after=0&limit=1000"))
-            .header(PROTOCOL_HEADER, "1")
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
             .bearer_auth(token)
             .send()
             .await
@@ -78,7 +78,7 @@ async fn main() {
             .changes
             .iter()
             .filter_map(|c| match &c.body {
-                ChangeBody::WorkOrder { bundle } => Some(bundle.work_order.id),
+                ChangeBody::WorkOrder { work_order } => Some(work_order.id),
                 _ => None,
             })
             .collect();
@@ -115,7 +115,7 @@ async fn main() {
                     .collect();
                 let response = http
                     .post(format!("{base}/v1/sync/push"))
-                    .header(PROTOCOL_HEADER, "1")
+                    .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
                     .bearer_auth(&token)
                     .json(&serde_json::json!({ "mutations": mutations }))
                     .send()
@@ -144,7 +144,7 @@ async fn main() {
         loop {
             let page: PullResponse = http
                 .get(format!("{base}/v1/sync/pull?after={after}&limit=1000"))
-                .header(PROTOCOL_HEADER, "1")
+                .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
                 .bearer_auth(token)
                 .send()
                 .await
@@ -171,7 +171,13 @@ async fn main() {
                 let url = format!("{base}/v1/sync/pull?after={}", cursors[&user]);
                 batch.push(tokio::spawn(async move {
                     let start = Instant::now();
-                    let response = http.get(url).header(PROTOCOL_HEADER, "1").bearer_auth(token).send().await.unwrap();
+                    let response = http
+                        .get(url)
+                        .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+                        .bearer_auth(token)
+                        .send()
+                        .await
+                        .unwrap();
                     assert!(response.status().is_success());
                     let body = response.bytes().await.unwrap();
                     (start.elapsed(), body.len())

@@ -6,23 +6,23 @@ mod support;
 
 use chrono::Utc;
 use fieldbook_domain::*;
-use fieldbook_protocol::{ChangeBody, Mutation, MutationOp, StatusStep, WorkOrderBundle};
+use fieldbook_protocol::{Mutation, MutationOp, PROTOCOL_VERSION, ResolvedBody, StatusStep, WorkOrderBundle};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Client, Server};
 
 /// The newest state of each work order in a pulled stream, minus removed ones.
-fn current(changes: &[fieldbook_protocol::Change]) -> std::collections::BTreeMap<WorkOrderId, WorkOrderBundle> {
+fn current(changes: &[fieldbook_protocol::ResolvedChange]) -> std::collections::BTreeMap<WorkOrderId, WorkOrderBundle> {
     let mut map = std::collections::BTreeMap::new();
     for change in changes {
         match &change.body {
-            ChangeBody::WorkOrder { bundle } => {
+            ResolvedBody::WorkOrder { bundle } => {
                 map.insert(bundle.work_order.id, (**bundle).clone());
             }
-            ChangeBody::Removed { work_order_id } => {
+            ResolvedBody::Removed { work_order_id } => {
                 map.remove(work_order_id);
             }
-            ChangeBody::Record { .. } => {}
+            ResolvedBody::Record { .. } => {}
         }
     }
     map
@@ -110,7 +110,7 @@ async fn health_metrics_and_openapi_are_served() {
     let anonymous = Client::anonymous(&server.base);
     let (status, body) = anonymous.get("/healthz").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["protocol"], 1);
+    assert_eq!(body["protocol"], PROTOCOL_VERSION);
     let (status, doc) = anonymous.get("/openapi.json").await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
@@ -188,7 +188,7 @@ async fn a_whole_visit_syncs_and_a_second_device_of_the_technician_receives_it()
     let records: Vec<&MutationOp> = changes
         .iter()
         .filter_map(|c| match &c.body {
-            ChangeBody::Record { op } if op.work_order_id() == wo => Some(op),
+            ResolvedBody::Record { op } if op.work_order_id() == wo => Some(op),
             _ => None,
         })
         .collect();
@@ -417,7 +417,7 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     // Unknown protocol versions and none at all.
     let response = Server::http()
         .get(format!("{}/v1/sync/pull", server.base))
-        .header("fieldbook-protocol", "2")
+        .header("fieldbook-protocol", (PROTOCOL_VERSION + 1).to_string())
         .bearer_auth(tech.token.as_ref().unwrap())
         .send()
         .await

@@ -6,7 +6,7 @@ mod support;
 
 use chrono::Utc;
 use fieldbook_domain::*;
-use fieldbook_protocol::{ChangeBody, Mutation, MutationOp};
+use fieldbook_protocol::{Mutation, MutationOp, ResolvedBody};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Client, Server};
@@ -61,7 +61,7 @@ impl World {
             .await
             .into_iter()
             .filter_map(|c| match c.body {
-                ChangeBody::WorkOrder { bundle } => Some(*bundle),
+                ResolvedBody::WorkOrder { bundle } => Some(*bundle),
                 _ => None,
             })
             .find(|b| b.work_order.status == WorkOrderStatus::Assigned)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use fieldbook_domain::{BillingBasis, FaultLevel, WorkOrder, WorkOrderKind, WorkOrderStatus};
-use fieldbook_protocol::{ChangeBody, WorkOrderFilter};
+use fieldbook_protocol::{ResolvedBody, WorkOrderFilter};
 use fieldbook_server::import::{Counts, ImportFailure, ImportFiles, ImportReport, WORK_ORDERS_HEADER, import_csv};
 use fieldbook_server_db::{Database, SupervisorChange};
 use fieldbook_server_sqlite::SqliteDatabase;
@@ -207,10 +207,11 @@ async fn imported_work_orders_reach_the_assignees_devices() {
     let mut found = None;
     loop {
         let page = db.pull(tech1.id, cursor, 1000).await.unwrap();
-        for change in page.changes {
-            if let ChangeBody::WorkOrder { bundle } = change.body
-                && bundle.work_order.id == icu.id
-            {
+        for bundle in page.resolved().into_iter().filter_map(|c| match c.body {
+            ResolvedBody::WorkOrder { bundle } => Some(bundle),
+            _ => None,
+        }) {
+            if bundle.work_order.id == icu.id {
                 found = Some(bundle);
             }
         }

@@ -78,6 +78,8 @@ impl Store {
 
     fn init(mut conn: Connection) -> Result<Store> {
         conn.execute_batch(PRAGMAS)?;
+        // Every statement of an import and of the screens' queries stays prepared.
+        conn.set_prepared_statement_cache_capacity(64);
         schema::migrations().to_latest(&mut conn)?;
         Ok(Store { conn })
     }

@@ -45,37 +45,45 @@ impl Store {
 pub(crate) fn import_in(tx: &Transaction<'_>, batch: &ImportBatch) -> Result<()> {
     {
         for u in &batch.users {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO users (id, name, staff_no, role) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, staff_no = excluded.staff_no, role = excluded.role",
+                )?
+                .execute(
                 params![u.id.to_string(), u.name, u.staff_no, u.role.as_str()],
             )?;
         }
         for p in &batch.policies {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO policies (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-                params![p.id.to_string(), to_json(p)],
-            )?;
+            )?
+            .execute(params![p.id.to_string(), to_json(p)])?;
         }
         for c in &batch.customers {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO customers (id, name, address, policy_id) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, policy_id = excluded.policy_id",
+                )?
+                .execute(
                 params![c.id.to_string(), c.name, c.address, c.policy_id.to_string()],
             )?;
         }
         for s in &batch.sites {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO sites (id, customer_id, name, address) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, name = excluded.name, address = excluded.address",
+                )?
+                .execute(
                 params![s.id.to_string(), s.customer_id.to_string(), s.name, s.address],
             )?;
         }
         for a in &batch.assets {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO assets (id, site_id, model, serial, location, warranty_end) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (id) DO UPDATE SET site_id = excluded.site_id, model = excluded.model, serial = excluded.serial,
                      location = excluded.location, warranty_end = excluded.warranty_end",
+                )?
+                .execute(
                 params![
                     a.id.to_string(),
                     a.site_id.to_string(),
@@ -88,10 +96,8 @@ pub(crate) fn import_in(tx: &Transaction<'_>, batch: &ImportBatch) -> Result<()>
         }
         for t in &batch.templates {
             // Templates are versioned and never change under a visit: an id arrives once.
-            tx.execute(
-                "INSERT OR IGNORE INTO templates (id, code, version, body) VALUES (?1, ?2, ?3, ?4)",
-                params![t.id.to_string(), t.code, t.version, to_json(t)],
-            )?;
+            tx.prepare_cached("INSERT OR IGNORE INTO templates (id, code, version, body) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![t.id.to_string(), t.code, t.version, to_json(t)])?;
         }
         for w in &batch.work_orders {
             put_work_order(tx, w)?;
@@ -118,11 +124,13 @@ pub(crate) fn import_in(tx: &Transaction<'_>, batch: &ImportBatch) -> Result<()>
             insert_note(tx, n)?;
         }
         for (number, name, approval, price) in &batch.parts_catalog {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO parts_catalog (part_number, name, needs_customer_approval, unit_price_cents)
                  VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (part_number) DO UPDATE SET name = excluded.name,
                      needs_customer_approval = excluded.needs_customer_approval, unit_price_cents = excluded.unit_price_cents",
+                )?
+                .execute(
                 params![number, name, approval, price],
             )?;
         }
@@ -132,16 +140,15 @@ pub(crate) fn import_in(tx: &Transaction<'_>, batch: &ImportBatch) -> Result<()>
 
 /// Inserts or replaces a work order, keeping its sort and search columns in step with it.
 pub(crate) fn put_work_order(tx: &Transaction<'_>, w: &WorkOrder) -> Result<()> {
-    let names: (String, String) = tx.query_row(
-        "SELECT c.name, s.name FROM customers c JOIN sites s ON s.customer_id = c.id WHERE c.id = ?1 AND s.id = ?2",
-        params![w.customer_id.to_string(), w.site_id.to_string()],
-        |row| Ok((row.get(0)?, row.get(1)?)),
-    )?;
+    let names: (String, String) = tx
+        .prepare_cached(
+            "SELECT c.name, s.name FROM customers c JOIN sites s ON s.customer_id = c.id WHERE c.id = ?1 AND s.id = ?2",
+        )?
+        .query_row(params![w.customer_id.to_string(), w.site_id.to_string()], |row| Ok((row.get(0)?, row.get(1)?)))?;
     let asset: Option<(String, String)> = match w.asset_id {
         Some(id) => tx
-            .query_row("SELECT model, serial FROM assets WHERE id = ?1", [id.to_string()], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
+            .prepare_cached("SELECT model, serial FROM assets WHERE id = ?1")?
+            .query_row([id.to_string()], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?,
         None => None,
     };
@@ -150,7 +157,7 @@ pub(crate) fn put_work_order(tx: &Transaction<'_>, w: &WorkOrder) -> Result<()> 
         [w.number.as_str(), &names.0, &names.1, &w.contact.name, &w.contact.phone, &model, &serial, &w.symptom]
             .join("\u{1f}")
             .to_lowercase();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO work_orders (id, number, customer_id, site_id, asset_id, assignee_id, template_id, kind,
              fault_level, status, reported_at, next_due, search_text, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
@@ -159,30 +166,32 @@ pub(crate) fn put_work_order(tx: &Transaction<'_>, w: &WorkOrder) -> Result<()> 
              template_id = excluded.template_id, kind = excluded.kind, fault_level = excluded.fault_level,
              status = excluded.status, reported_at = excluded.reported_at, next_due = excluded.next_due,
              search_text = excluded.search_text, body = excluded.body",
-        params![
-            w.id.to_string(),
-            w.number,
-            w.customer_id.to_string(),
-            w.site_id.to_string(),
-            w.asset_id.map(|id| id.to_string()),
-            w.assignee.map(|id| id.to_string()),
-            w.template_id.map(|id| id.to_string()),
-            w.kind.as_str(),
-            w.fault_level.as_str(),
-            w.status.as_str(),
-            millis(w.reported_at),
-            w.next_due().map(millis),
-            search_text,
-            to_json(w),
-        ],
-    )?;
+    )?
+    .execute(params![
+        w.id.to_string(),
+        w.number,
+        w.customer_id.to_string(),
+        w.site_id.to_string(),
+        w.asset_id.map(|id| id.to_string()),
+        w.assignee.map(|id| id.to_string()),
+        w.template_id.map(|id| id.to_string()),
+        w.kind.as_str(),
+        w.fault_level.as_str(),
+        w.status.as_str(),
+        millis(w.reported_at),
+        w.next_due().map(millis),
+        search_text,
+        to_json(w),
+    ])?;
     Ok(())
 }
 
 pub(crate) fn insert_result(tx: &Transaction<'_>, r: &InspectionResult) -> Result<usize> {
-    Ok(tx.execute(
+    Ok(tx.prepare_cached(
         "INSERT OR IGNORE INTO inspection_results (id, work_order_id, item_key, assessment, recorded_at, supersedes, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(
         params![
             r.id.to_string(),
             r.work_order_id.to_string(),
@@ -196,8 +205,10 @@ pub(crate) fn insert_result(tx: &Transaction<'_>, r: &InspectionResult) -> Resul
 }
 
 pub(crate) fn insert_fault(tx: &Transaction<'_>, f: &FaultRecord) -> Result<usize> {
-    Ok(tx.execute(
+    Ok(tx.prepare_cached(
         "INSERT OR IGNORE INTO fault_records (id, work_order_id, recorded_at, supersedes, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(
         params![
             f.id.to_string(),
             f.work_order_id.to_string(),
@@ -209,18 +220,19 @@ pub(crate) fn insert_fault(tx: &Transaction<'_>, f: &FaultRecord) -> Result<usiz
 }
 
 pub(crate) fn insert_part(tx: &Transaction<'_>, p: &PartUsage) -> Result<usize> {
-    Ok(tx.execute(
-        "INSERT OR IGNORE INTO part_usages (id, work_order_id, billing, recorded_at, supersedes, body)
+    Ok(tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO part_usages (id, work_order_id, billing, recorded_at, supersedes, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+        )?
+        .execute(params![
             p.id.to_string(),
             p.work_order_id.to_string(),
             p.billing.name(),
             millis(p.recorded_at),
             p.supersedes.map(|id| id.to_string()),
             to_json(p)
-        ],
-    )?)
+        ])?)
 }
 
 pub(crate) fn insert_blob(
@@ -229,16 +241,19 @@ pub(crate) fn insert_blob(
     bytes: &[u8],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
-    tx.execute(
-        "INSERT OR IGNORE INTO blobs (id, bytes, created_at) VALUES (?1, ?2, ?3)",
-        params![id.as_str(), bytes, millis(now)],
-    )?;
+    tx.prepare_cached("INSERT OR IGNORE INTO blobs (id, bytes, created_at) VALUES (?1, ?2, ?3)")?.execute(params![
+        id.as_str(),
+        bytes,
+        millis(now)
+    ])?;
     Ok(())
 }
 
 pub(crate) fn insert_photo(tx: &Transaction<'_>, p: &Photo) -> Result<usize> {
-    Ok(tx.execute(
+    Ok(tx.prepare_cached(
         "INSERT OR IGNORE INTO photos (work_order_id, blob_id, item_key, taken_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(
         params![
             p.work_order_id.to_string(),
             p.blob.as_str(),
@@ -250,15 +265,16 @@ pub(crate) fn insert_photo(tx: &Transaction<'_>, p: &Photo) -> Result<usize> {
 }
 
 pub(crate) fn insert_sign_off(tx: &Transaction<'_>, s: &SignOff) -> Result<usize> {
-    Ok(tx.execute(
+    Ok(tx.prepare_cached(
         "INSERT OR IGNORE INTO sign_offs (id, work_order_id, satisfaction, signed_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(
         params![s.id.to_string(), s.work_order_id.to_string(), s.satisfaction.get(), millis(s.signed_at), to_json(s)],
     )?)
 }
 
 pub(crate) fn insert_note(tx: &Transaction<'_>, n: &Note) -> Result<usize> {
-    Ok(tx.execute(
-        "INSERT OR IGNORE INTO notes (id, work_order_id, written_at, body) VALUES (?1, ?2, ?3, ?4)",
-        params![n.id.to_string(), n.work_order_id.to_string(), millis(n.written_at), to_json(n)],
-    )?)
+    Ok(tx
+        .prepare_cached("INSERT OR IGNORE INTO notes (id, work_order_id, written_at, body) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![n.id.to_string(), n.work_order_id.to_string(), millis(n.written_at), to_json(n)])?)
 }

@@ -4,10 +4,7 @@
 //! changes nothing the second time.
 
 use chrono::{DateTime, Utc};
-use fieldbook_domain::{
-    Asset, ChecklistTemplate, Customer, FaultRecord, Hlc, InspectionResult, Note, PartUsage, Photo, ServicePolicy,
-    SignOff, Site, User, WorkOrder, WorkOrderId,
-};
+use fieldbook_domain::{FaultRecord, Hlc, InspectionResult, Note, PartUsage, Photo, SignOff, WorkOrder, WorkOrderId};
 use rusqlite::{OptionalExtension, params};
 
 use crate::codec::{from_millis, millis};
@@ -27,20 +24,12 @@ pub enum PulledRecord {
     SignOff(SignOff),
 }
 
-/// One pulled change, in the store's own terms. (Large by value: a page holds at most a few
-/// hundred, moved once each, next to SQLite writes that cost far more.)
+/// One pulled change, in the store's own terms. What a work order refers to arrives beside
+/// the page's changes (see [`Store::apply_pulled`]).
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum PulledChange {
-    WorkOrder {
-        work_order: Box<WorkOrder>,
-        customer: Customer,
-        site: Site,
-        asset: Option<Asset>,
-        template: Option<ChecklistTemplate>,
-        policy: ServicePolicy,
-        assignee: Option<User>,
-    },
+    WorkOrder(Box<WorkOrder>),
     Record(PulledRecord),
     /// No longer this device's user's work.
     Removed(WorkOrderId),
@@ -217,21 +206,19 @@ impl Store {
     /// stored and the pending steps are replayed on top when they are still allowed (the push
     /// will settle them). A removal of such a work order is held back until its changes are
     /// sent; they will come back refused and show as conflicts.
-    pub fn apply_pulled(&mut self, changes: &[PulledChange], cursor: u64, now: DateTime<Utc>) -> Result<()> {
+    pub fn apply_pulled(
+        &mut self,
+        reference: &ImportBatch,
+        changes: &[PulledChange],
+        cursor: u64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
+        // What the page's work orders refer to, before them.
+        crate::reference::import_in(&tx, reference)?;
         for change in changes {
             match change {
-                PulledChange::WorkOrder { work_order, customer, site, asset, template, policy, assignee } => {
-                    let batch = ImportBatch {
-                        users: assignee.iter().cloned().collect(),
-                        policies: vec![policy.clone()],
-                        customers: vec![customer.clone()],
-                        sites: vec![site.clone()],
-                        assets: asset.iter().cloned().collect(),
-                        templates: template.iter().cloned().collect(),
-                        ..ImportBatch::default()
-                    };
-                    crate::reference::import_in(&tx, &batch)?;
+                PulledChange::WorkOrder(work_order) => {
                     let mut merged = (**work_order).clone();
                     for (action, at) in pending_status_steps(&tx, work_order.id)? {
                         // A step the server's state no longer allows is left to the push,
@@ -242,7 +229,8 @@ impl Store {
                         }
                     }
                     put_work_order(&tx, &merged)?;
-                    tx.execute("DELETE FROM held_removals WHERE work_order_id = ?1", [work_order.id.to_string()])?;
+                    tx.prepare_cached("DELETE FROM held_removals WHERE work_order_id = ?1")?
+                        .execute([work_order.id.to_string()])?;
                 }
                 PulledChange::Record(record) => {
                     match record {

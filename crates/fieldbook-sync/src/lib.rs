@@ -22,8 +22,9 @@ use thiserror::Error;
 
 /// Outbox rows sent per push.
 pub const PUSH_BATCH: u32 = 200;
-/// Changes asked for per pull.
-pub const PULL_PAGE: u32 = 500;
+/// Changes asked for per pull: large enough that a first sync of 10k work orders takes a few
+/// dozen round trips, small enough that one page is a few MB in memory.
+pub const PULL_PAGE: u32 = 2000;
 
 #[derive(Debug, Error)]
 pub enum SyncError {
@@ -215,6 +216,29 @@ pub enum SyncProgress {
 /// The most photo and signature bytes one sync fetches; the rest follow next time.
 pub const FETCH_BUDGET_BYTES: usize = 32 * 1024 * 1024;
 
+/// A pull running on its own task; dropping it cancels the request.
+struct Prefetch(tokio::task::JoinHandle<Result<PullResponse, SyncError>>);
+
+impl Prefetch {
+    fn start(client: &SyncClient, after: u64) -> Prefetch {
+        let client = client.clone();
+        Prefetch(tokio::spawn(async move { client.pull(after, PULL_PAGE).await }))
+    }
+
+    async fn finish(mut self) -> Result<PullResponse, SyncError> {
+        match (&mut self.0).await {
+            Ok(result) => result,
+            Err(err) => Err(SyncError::Offline(format!("the download stopped: {err}"))),
+        }
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 fn missing_here(id: &BlobId) -> SyncError {
     SyncError::Corrupt(format!("blob {id} is missing on this device"))
 }
@@ -297,16 +321,22 @@ pub async fn sync_with_progress(
         report.pushed += outcomes.len();
         lock(store).acknowledge(response.acked_through as i64 + seq_base, &outcomes, now)?;
     }
-    loop {
-        progress(SyncProgress::Receiving { received: report.pulled as u64 });
-        let after = lock(store).pull_cursor()?;
-        let page = client.pull(after, PULL_PAGE).await?;
-        let changes: Vec<_> = page.changes.iter().filter_map(|c| plan::to_pulled(&c.body)).collect();
-        report.pulled += page.changes.len();
-        lock(store).apply_pulled(&changes, page.cursor, now)?;
-        if !page.more {
-            break;
+    // The next page is asked for while this one is written, so the server's reading, the
+    // transfer and the parsing overlap the device's SQLite writes. Pages are still applied in
+    // order, each with its cursor in one transaction; on any failure the page in flight is
+    // dropped and the next session starts from the last saved cursor.
+    progress(SyncProgress::Receiving { received: 0 });
+    let mut in_flight = Some(Prefetch::start(client, lock(store).pull_cursor()?));
+    while let Some(request) = in_flight.take() {
+        let page = request.finish().await?;
+        if page.more {
+            in_flight = Some(Prefetch::start(client, page.cursor));
         }
+        let changes: Vec<_> = page.changes.iter().filter_map(|c| plan::to_pulled(&c.body)).collect();
+        let reference = plan::to_reference(page.reference);
+        lock(store).apply_pulled(&reference, &changes, page.cursor, now)?;
+        report.pulled += page.changes.len();
+        progress(SyncProgress::Receiving { received: report.pulled as u64 });
     }
     // Photos and signatures recorded on other devices, newest visits first, within a budget.
     let wanted = lock(store).missing_blobs(200)?;

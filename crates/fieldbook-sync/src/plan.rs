@@ -2,8 +2,8 @@
 //! and which blobs a batch needs on the server first. Tested without a network.
 
 use fieldbook_domain::{BlobId, Hlc, User, WorkOrderId};
-use fieldbook_protocol::{ChangeBody, Mutation, MutationOp, StatusStep, UserInfo};
-use fieldbook_store::{OutboxEntry, PulledChange, PulledRecord, StatusChange};
+use fieldbook_protocol::{ChangeBody, Mutation, MutationOp, ReferenceData, StatusStep, UserInfo};
+use fieldbook_store::{ImportBatch, OutboxEntry, PulledChange, PulledRecord, StatusChange};
 
 use crate::SyncError;
 
@@ -61,18 +61,23 @@ fn user(info: &UserInfo) -> User {
     User { id: info.id, name: info.name.clone(), staff_no: info.staff_no.clone(), role: info.role }
 }
 
+/// What a pulled page's work orders refer to, as a store import.
+pub fn to_reference(reference: ReferenceData) -> ImportBatch {
+    ImportBatch {
+        users: reference.users.iter().map(user).collect(),
+        policies: reference.policies,
+        customers: reference.customers,
+        sites: reference.sites,
+        assets: reference.assets,
+        templates: reference.templates,
+        ..ImportBatch::default()
+    }
+}
+
 /// A pulled change in the store's terms.
 pub fn to_pulled(body: &ChangeBody) -> Option<PulledChange> {
     Some(match body {
-        ChangeBody::WorkOrder { bundle } => PulledChange::WorkOrder {
-            work_order: Box::new(bundle.work_order.clone()),
-            customer: bundle.customer.clone(),
-            site: bundle.site.clone(),
-            asset: bundle.asset.clone(),
-            template: bundle.template.clone(),
-            policy: bundle.policy.clone(),
-            assignee: bundle.assignee.as_ref().map(user),
-        },
+        ChangeBody::WorkOrder { work_order } => PulledChange::WorkOrder(work_order.clone()),
         ChangeBody::Removed { work_order_id } => PulledChange::Removed(*work_order_id),
         ChangeBody::Record { op } => PulledChange::Record(match op {
             MutationOp::InspectionResult(r) => PulledRecord::InspectionResult(r.clone()),

@@ -237,7 +237,8 @@ async fn a_work_order_taken_away_with_unsent_work_stays_until_that_work_is_sent_
     let after = tablet.store.lock().unwrap().pull_cursor().unwrap();
     let page = tablet.client.pull(after, 500).await.unwrap();
     let changes: Vec<_> = page.changes.iter().filter_map(|c| plan::to_pulled(&c.body)).collect();
-    tablet.store.lock().unwrap().apply_pulled(&changes, page.cursor, chrono::Utc::now()).unwrap();
+    let reference = plan::to_reference(page.reference);
+    tablet.store.lock().unwrap().apply_pulled(&reference, &changes, page.cursor, chrono::Utc::now()).unwrap();
     assert!(tablet.work_orders().iter().any(|w| w.id == wo.id), "kept while its note is unsent");
     // The next sync sends the note (refused: no longer theirs, kept as a conflict) and then
     // the work order leaves the device.

@@ -133,22 +133,44 @@ async fn seeded_server(dir: &Path, work_orders: usize) -> (String, Arc<dyn Datab
     (base, db)
 }
 
-/// The same changes as PouchDB documents: one per work order (the bundle, as Fieldbook sends
-/// it) with its results embedded, the way a CouchDB user would model it.
-async fn documents(base: &str, out: &Path) -> (usize, Vec<(String, String, Vec<String>)>) {
+/// Rows of the data set: reference documents (customers, sites, assets, templates, policies,
+/// users) and work orders with their results.
+struct Rows {
+    reference: Vec<(String, String)>,
+    work_orders: Vec<(String, String, Vec<String>)>,
+}
+
+/// The same data as PouchDB documents, modelled as a CouchDB user would: one document per
+/// work order with its checklist results embedded, and one per customer, site, asset,
+/// template, policy and user, which the work orders name by id. Nothing is repeated.
+async fn documents(base: &str, out: &Path) -> (usize, Rows) {
     let (client, _) = SyncClient::enroll(base, "tech1", PASSWORD, "exporter").await.unwrap();
-    let mut docs: BTreeMap<String, (serde_json::Value, Vec<serde_json::Value>)> = BTreeMap::new();
+    let mut work_orders: BTreeMap<String, (serde_json::Value, Vec<serde_json::Value>)> = BTreeMap::new();
+    let mut reference: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     let mut after = 0;
     loop {
         let page = client.pull(after, 1000).await.unwrap();
+        let r = &page.reference;
+        let mut add = |kind: &str, id: String, value: serde_json::Value| {
+            reference.insert(format!("{kind}:{id}"), value);
+        };
+        r.policies.iter().for_each(|x| add("policy", x.id.to_string(), serde_json::to_value(x).unwrap()));
+        r.customers.iter().for_each(|x| add("customer", x.id.to_string(), serde_json::to_value(x).unwrap()));
+        r.sites.iter().for_each(|x| add("site", x.id.to_string(), serde_json::to_value(x).unwrap()));
+        r.assets.iter().for_each(|x| add("asset", x.id.to_string(), serde_json::to_value(x).unwrap()));
+        r.templates.iter().for_each(|x| add("template", x.id.to_string(), serde_json::to_value(x).unwrap()));
+        r.users.iter().for_each(|x| add("user", x.id.to_string(), serde_json::to_value(x).unwrap()));
         for change in page.changes {
             match change.body {
-                ChangeBody::WorkOrder { bundle } => {
-                    docs.entry(bundle.work_order.id.to_string()).or_default().0 = serde_json::to_value(&bundle).unwrap()
+                ChangeBody::WorkOrder { work_order } => {
+                    work_orders.entry(work_order.id.to_string()).or_default().0 =
+                        serde_json::to_value(&work_order).unwrap()
                 }
-                ChangeBody::Record { op: MutationOp::InspectionResult(r) } => {
-                    docs.entry(r.work_order_id.to_string()).or_default().1.push(serde_json::to_value(&r).unwrap())
-                }
+                ChangeBody::Record { op: MutationOp::InspectionResult(r) } => work_orders
+                    .entry(r.work_order_id.to_string())
+                    .or_default()
+                    .1
+                    .push(serde_json::to_value(&r).unwrap()),
                 _ => {}
             }
         }
@@ -158,33 +180,43 @@ async fn documents(base: &str, out: &Path) -> (usize, Vec<(String, String, Vec<S
         }
     }
     let mut lines = String::new();
-    let mut rows = Vec::new();
-    for (id, (bundle, results)) in &docs {
-        let doc = serde_json::json!({"_id": id, "bundle": bundle, "results": results});
+    let mut rows = Rows { reference: Vec::new(), work_orders: Vec::new() };
+    for (id, value) in &reference {
+        lines.push_str(&serde_json::json!({"_id": id, "doc": value}).to_string());
+        lines.push('\n');
+        rows.reference.push((id.clone(), value.to_string()));
+    }
+    for (id, (work_order, results)) in &work_orders {
+        let doc = serde_json::json!({"_id": id, "work_order": work_order, "results": results});
         lines.push_str(&doc.to_string());
         lines.push('\n');
-        rows.push((id.clone(), bundle.to_string(), results.iter().map(|r| r.to_string()).collect()));
+        rows.work_orders.push((id.clone(), work_order.to_string(), results.iter().map(|r| r.to_string()).collect()));
     }
     std::fs::write(out, lines).unwrap();
-    (docs.len(), rows)
+    (work_orders.len(), rows)
 }
 
 /// The limit: the same rows written straight into a fresh SQLite file with the device's
 /// durability settings, in one transaction.
-fn bulk_load(dir: &Path, rows: &[(String, String, Vec<String>)]) -> f64 {
+fn bulk_load(dir: &Path, rows: &Rows) -> f64 {
     let started = Instant::now();
     let mut conn = rusqlite::Connection::open(dir.join("bulk.sqlite")).unwrap();
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+         CREATE TABLE reference (id TEXT PRIMARY KEY, body TEXT NOT NULL) STRICT;
          CREATE TABLE work_orders (id TEXT PRIMARY KEY, body TEXT NOT NULL) STRICT;
          CREATE TABLE results (work_order_id TEXT NOT NULL, body TEXT NOT NULL) STRICT;",
     )
     .unwrap();
     let tx = conn.transaction().unwrap();
     {
+        let mut reference = tx.prepare("INSERT INTO reference (id, body) VALUES (?1, ?2)").unwrap();
+        for (id, body) in &rows.reference {
+            reference.execute([id, body]).unwrap();
+        }
         let mut work_order = tx.prepare("INSERT INTO work_orders (id, body) VALUES (?1, ?2)").unwrap();
         let mut result = tx.prepare("INSERT INTO results (work_order_id, body) VALUES (?1, ?2)").unwrap();
-        for (id, body, results) in rows {
+        for (id, body, results) in &rows.work_orders {
             work_order.execute([id, body]).unwrap();
             for r in results {
                 result.execute([id, r]).unwrap();
@@ -238,7 +270,8 @@ async fn main() {
     let fieldbook_bytes = fieldbook_up + fieldbook_down;
 
     println!(
-        "data set: {doc_count} work orders of one technician, {results_on_device} checklist results ({:.1} MB as JSON documents)",
+        "data set: {doc_count} work orders of one technician, {results_on_device} checklist results, {} reference documents ({:.1} MB as JSON documents)",
+        rows.reference.len(),
         json_bytes as f64 / 1e6
     );
     println!(

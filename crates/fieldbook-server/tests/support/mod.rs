@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use fieldbook_protocol::{Change, PROTOCOL_HEADER, PROTOCOL_VERSION, PullResponse, UserInfo};
+use fieldbook_protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION, PullResponse, ResolvedChange as Change, UserInfo};
 use fieldbook_server::{AppState, Config, SystemClock};
 use fieldbook_server_db::Database;
 use fieldbook_server_sqlite::SqliteDatabase;
@@ -200,7 +200,7 @@ impl Client {
                 after = change.version;
             }
             assert_eq!(page.cursor, after);
-            changes.extend(page.changes);
+            changes.extend(page.resolved());
             if !page.more {
                 return changes;
             }
