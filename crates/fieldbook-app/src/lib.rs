@@ -237,14 +237,13 @@ impl App {
         bytes: &[u8],
     ) -> Result<Photo, AppError> {
         let id = self.writable(work_order_id)?;
-        if bytes.is_empty() {
-            return Err(AppError::new(
-                ErrorCode::InvalidInput,
-                "the photo is empty (0 bytes); take or choose it again",
-            ));
-        }
+        // Upright, at most 1600 px, metadata stripped: what is kept, sent and put in the report.
+        // Refused (with the reason) when empty, too large, broken, a bomb or not a photo.
+        let processed = fieldbook_media::process_photo(bytes, &fieldbook_media::PhotoOptions::default())
+            .map_err(|e| AppError::new(ErrorCode::InvalidInput, e.to_string()))?;
         let now = self.clock.now();
-        let photo = self.store().attach_photo(id, item_key, caption, bytes, now, now)?;
+        let taken_at = processed.captured_at.and_then(|t| capture_time(t, now)).unwrap_or(now);
+        let photo = self.store().attach_photo(id, item_key, caption, &processed.jpeg, taken_at, now)?;
         self.changed(id);
         Ok(photo)
     }
@@ -288,16 +287,16 @@ impl App {
     /// The customer signs with the form's fields and the signature image (PNG) drawn on the
     /// device; the signature's id is its hash.
     pub fn sign(&self, work_order_id: &str, input: &SignOffInput, signature_png: &[u8]) -> Result<SignOff, AppError> {
-        if signature_png.is_empty() {
-            return Err(AppError::new(ErrorCode::InvalidInput, "the signature is empty; ask the customer to sign"));
-        }
+        // Blank, a dot or a faint scribble is refused; the kept image is trimmed to the ink.
+        let checked = fieldbook_media::check_signature(signature_png)
+            .map_err(|e| AppError::new(ErrorCode::InvalidInput, e.to_string()))?;
         let draft = SignOffDraft {
             signer_name: input.signer_name.clone(),
             opinion: input.opinion.clone(),
             satisfaction: input.satisfaction,
-            signature: fieldbook_domain::BlobId::of_bytes(signature_png),
+            signature: fieldbook_domain::BlobId::of_bytes(&checked.png),
         };
-        self.sign_off(work_order_id, &draft, signature_png)
+        self.sign_off(work_order_id, &draft, &checked.png)
     }
 
     /// Parts-catalog entries whose number or name contains `search` (at most 50).
@@ -328,4 +327,13 @@ impl App {
     pub fn pending_changes(&self) -> Result<u64, AppError> {
         Ok(self.store().outbox_len()?)
     }
+}
+
+/// A camera's capture time (local time of the device, without a zone) as a moment, when it is
+/// believable: not in the future and not before digital photos of this visit could exist.
+fn capture_time(local: chrono::NaiveDateTime, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    use chrono::TimeZone;
+    let at = chrono::Local.from_local_datetime(&local).earliest()?.with_timezone(&Utc);
+    let earliest = now - chrono::Duration::days(366);
+    (at <= now + chrono::Duration::minutes(5) && at >= earliest).then_some(at)
 }

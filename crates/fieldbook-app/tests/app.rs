@@ -239,3 +239,46 @@ fn writes_notify_the_screens_and_reads_see_the_change() {
     assert!(seen.lock().unwrap().iter().all(|w| w.as_deref() == Some(id.as_str())));
     assert!(detail.summary.next_due.unwrap().due > now() - Duration::days(30));
 }
+
+/// A real JPEG of `width`×`height` with a gradient, as a camera would hand it over.
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn a_photo_is_kept_processed_and_a_bad_file_or_a_blank_signature_changes_nothing() {
+    let f = fixture();
+    let id = f.on_site();
+    let original = jpeg(3000, 2000);
+    let photo = f.app.attach_photo(&id, None, "配电柜正面", &original).unwrap();
+    assert_ne!(photo.blob, BlobId::of_bytes(&original), "the kept photo is the processed one");
+    let kept = f.app.blob(photo.blob.as_str()).unwrap();
+    assert_eq!(photo.blob, BlobId::of_bytes(&kept));
+    let decoded = image::load_from_memory(&kept).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (1600, 1067), "downscaled to the 1600 px long edge");
+    assert!(kept.len() < original.len());
+
+    let before = f.footprint();
+    let truncated = original[..original.len() / 2].to_vec();
+    for (bad, expected) in
+        [(b"hello, not a photo".to_vec(), "is not a"), (truncated, "damaged or incomplete"), (Vec::new(), "empty")]
+    {
+        let (c, m) = code(f.app.attach_photo(&id, None, "", &bad));
+        assert_eq!(c, ErrorCode::InvalidInput, "{m}");
+        assert!(m.to_lowercase().contains(expected), "{expected}: {m}");
+    }
+    // A blank signature pad and a single dot are refused before anything is written.
+    let mut blank = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgba8(image::RgbaImage::new(600, 200))
+        .write_to(&mut blank, image::ImageFormat::Png)
+        .unwrap();
+    let input =
+        fieldbook_app::SignOffInput { signer_name: "王经理".into(), opinion: String::new(), satisfaction: 5 };
+    let (c, m) = code(f.app.sign(&id, &input, blank.get_ref()));
+    assert_eq!(c, ErrorCode::InvalidInput, "{m}");
+    assert_eq!(f.footprint(), before);
+    assert!(f.app.work_order_detail(&id).unwrap().sign_off.is_none());
+}

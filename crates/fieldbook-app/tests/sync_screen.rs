@@ -124,9 +124,13 @@ async fn signing_out_with_unsent_work_asks_first_and_then_leaves_nothing_behind(
     app.change_status(&id, StatusAction::SetOff).unwrap();
     app.change_status(&id, StatusAction::Arrive).unwrap();
     app.add_note(&id, "还没发送").unwrap();
-    let photo = b"\xff\xd8\xff a photo that is not yet sent".repeat(100);
-    app.attach_photo(&id, None, "现场", &photo).unwrap();
-    assert_eq!(app.sync_status().unwrap().pending_blob_bytes, photo.len() as u64);
+    let mut photo = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(800, 600, |x, y| image::Rgb([x as u8, y as u8, 60])))
+        .write_to(&mut photo, image::ImageFormat::Jpeg)
+        .unwrap();
+    let photo = app.attach_photo(&id, None, "现场", photo.get_ref()).unwrap();
+    let kept = app.blob(photo.blob.as_str()).unwrap().len() as u64;
+    assert_eq!(app.sync_status().unwrap().pending_blob_bytes, kept);
 
     let err = app.sign_out(false).unwrap_err();
     assert_eq!(err.code, ErrorCode::Unsynced, "{}", err.message);
