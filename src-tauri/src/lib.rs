@@ -10,7 +10,8 @@ use fieldbook_app::{
     WorkOrderDetail, WorkOrderList, WorkOrderQuery, WorkOrderSummary,
 };
 use fieldbook_domain::{
-    Answer, FaultDraft, FaultRecord, InspectionResult, Note, PartDraft, PartUsage, Photo, SignOff, StatusAction,
+    Answer, CorrectiveRequest, FaultDraft, FaultLevel, FaultRecord, InspectionResult, Note, PartDraft, PartUsage,
+    Photo, SignOff, StatusAction,
 };
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{Emitter, Manager, State};
@@ -93,6 +94,17 @@ fn record_fault(app: Shared<'_>, work_order_id: String, draft: FaultDraft) -> Re
 #[tauri::command]
 fn record_part(app: Shared<'_>, work_order_id: String, draft: PartDraft) -> Result<PartUsage, AppError> {
     app.record_part(&work_order_id, &draft)
+}
+
+#[tauri::command]
+fn request_corrective(
+    app: Shared<'_>,
+    work_order_id: String,
+    item_key: Option<String>,
+    fault_level: FaultLevel,
+    symptom: String,
+) -> Result<CorrectiveRequest, AppError> {
+    app.request_corrective(&work_order_id, item_key.as_deref(), fault_level, &symptom)
 }
 
 #[tauri::command]
@@ -215,6 +227,7 @@ pub fn run() {
             record_answer,
             record_fault,
             record_part,
+            request_corrective,
             add_note,
             change_status,
             search_parts,

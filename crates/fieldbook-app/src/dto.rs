@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use fieldbook_domain::{
-    BillingBasis, ChecklistTemplate, DeadlineState, FaultLevel, FaultRecord, InspectionResult, Missing, Note,
-    PartUsage, Photo, SignOff, WorkOrderKind, WorkOrderStatus,
+    BillingBasis, ChecklistTemplate, CorrectiveRequest, DeadlineState, FaultLevel, FaultRecord, InspectionResult,
+    Missing, Note, PartUsage, Photo, SignOff, WorkOrderKind, WorkOrderStatus,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -153,6 +153,8 @@ pub struct WorkOrderDetail {
     pub record_states: Vec<RecordSync>,
     /// This work order's changes the server refused.
     pub conflicts: Vec<ConflictView>,
+    /// Corrective work orders asked for from this visit, oldest first.
+    pub corrective_requests: Vec<CorrectiveRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

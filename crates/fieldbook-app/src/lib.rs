@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use fieldbook_domain::{
-    Answer, Clock, FaultDraft, FaultRecord, InspectionResult, Note, PartDraft, PartUsage, Photo, ResultId, Role,
-    SignOff, SignOffDraft, StatusAction, UserId, WorkOrderId,
+    Answer, Clock, CorrectiveRequest, FaultDraft, FaultLevel, FaultRecord, InspectionResult, Note, PartDraft,
+    PartUsage, Photo, ResultId, Role, SignOff, SignOffDraft, StatusAction, UserId, WorkOrderId,
 };
 use fieldbook_store::{ListQuery, NewAnswer, Store};
 
@@ -167,6 +167,7 @@ impl App {
         let store = self.store();
         let row = store.work_order_row(id)?;
         let visit = store.visit(id)?;
+        let corrective_requests = store.corrective_requests(id)?;
         let history = match row.asset.as_ref() {
             Some(asset) => store.asset_history(asset.id, id, 20)?,
             None => Vec::new(),
@@ -176,6 +177,7 @@ impl App {
         let mut detail = views::detail(&row, &visit, &history, self.clock.now());
         detail.record_states = record_states;
         detail.conflicts = conflicts;
+        detail.corrective_requests = corrective_requests;
         Ok(detail)
     }
 
@@ -220,6 +222,22 @@ impl App {
         let fault = self.store().record_fault(id, draft, self.clock.now())?;
         self.changed(id);
         Ok(fault)
+    }
+
+    /// Asks for a corrective work order from this visit (from an abnormal item, when `item_key`
+    /// names one). Drafted here, offline if need be; the server makes the work order on sync.
+    pub fn request_corrective(
+        &self,
+        work_order_id: &str,
+        item_key: Option<&str>,
+        fault_level: FaultLevel,
+        symptom: &str,
+    ) -> Result<CorrectiveRequest, AppError> {
+        let id = self.writable(work_order_id)?;
+        let by = self.current_user()?;
+        let request = self.store().request_corrective(id, item_key, fault_level, symptom, by, self.clock.now())?;
+        self.changed(id);
+        Ok(request)
     }
 
     pub fn record_part(&self, work_order_id: &str, draft: &PartDraft) -> Result<PartUsage, AppError> {

@@ -101,5 +101,6 @@ pub(crate) fn detail(row: &WorkOrderRow, visit: &Visit, history: &[WorkOrder], n
         // Filled in by the caller, which holds the outbox.
         record_states: Vec::new(),
         conflicts: Vec::new(),
+        corrective_requests: Vec::new(),
     }
 }

@@ -23,8 +23,8 @@ pub use ids::*;
 pub use policy::{Allowance, Clock, DeadlineState, Deadlines, FixedClock, LevelPromise, ServicePolicy};
 pub use text::Bilingual;
 pub use visit::{
-    FaultDraft, FaultRecord, InspectionResult, Missing, Note, PartBilling, PartDraft, PartUsage, Photo, Satisfaction,
-    SignOff, SignOffDraft, Visit,
+    CorrectiveRequest, FaultDraft, FaultRecord, InspectionResult, Missing, Note, PartBilling, PartDraft, PartUsage,
+    Photo, Satisfaction, SignOff, SignOffDraft, Visit,
 };
 pub use work_order::{
     Asset, BillingBasis, Contact, Customer, FaultLevel, Role, Site, StatusAction, User, WorkOrder, WorkOrderKind,

@@ -167,6 +167,81 @@ pub struct Note {
     pub written_at: DateTime<Utc>,
 }
 
+/// A corrective work order the technician asks for from what they found on a visit (usually
+/// an abnormal checklist item), drafted on the device, offline if need be. The server turns it
+/// into a new work order at the same site and equipment, waiting for a supervisor to dispatch;
+/// its id is the new work order's id, so a retried push cannot make two.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CorrectiveRequest {
+    pub id: WorkOrderId,
+    /// The visit it came from.
+    pub work_order_id: WorkOrderId,
+    pub item_key: Option<String>,
+    pub fault_level: crate::work_order::FaultLevel,
+    /// What needs putting right, in the technician's words.
+    pub symptom: String,
+    pub requested_by: Option<UserId>,
+    pub requested_at: DateTime<Utc>,
+}
+
+impl CorrectiveRequest {
+    pub fn new(
+        parent: &WorkOrder,
+        item_key: Option<&str>,
+        fault_level: crate::work_order::FaultLevel,
+        symptom: &str,
+        requested_by: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<Self, InvalidInput> {
+        Ok(CorrectiveRequest {
+            id: WorkOrderId::new(),
+            work_order_id: parent.id,
+            item_key: item_key.map(str::to_owned),
+            fault_level,
+            symptom: required_text("symptom", symptom, 4000)?,
+            requested_by,
+            requested_at: now,
+        })
+    }
+
+    /// The work order it becomes: the parent's customer, site, equipment, contact and billing,
+    /// reported by the technician when they asked, unassigned until a supervisor dispatches it.
+    pub fn work_order(&self, parent: &WorkOrder, policy: &crate::ServicePolicy, requested_by: &str) -> WorkOrder {
+        let suffix = self.id.as_uuid().simple().to_string()[26..].to_uppercase();
+        let origin = match &self.item_key {
+            Some(key) => format!("{} · {key}", parent.number),
+            None => parent.number.clone(),
+        };
+        WorkOrder {
+            id: self.id,
+            number: format!("WO-{}-{suffix}", self.requested_at.format("%Y%m%d")),
+            customer_id: parent.customer_id,
+            site_id: parent.site_id,
+            asset_id: parent.asset_id,
+            contact: parent.contact.clone(),
+            kind: WorkOrderKind::Repair,
+            fault_level: self.fault_level,
+            symptom: self.symptom.clone(),
+            reported_by: requested_by.to_owned(),
+            reported_at: self.requested_at,
+            assignee: None,
+            scheduled_for: None,
+            billing: parent.billing,
+            status: crate::work_order::WorkOrderStatus::New,
+            instructions: origin,
+            template_id: None,
+            deadlines: policy.deadlines(self.fault_level, self.requested_at),
+            responded_at: None,
+            arrived_at: None,
+            completed_at: None,
+            status_note: None,
+            visit_version: 0,
+        }
+    }
+}
+
 /// What a part-usage form holds before it is checked. Numbers arrive as the user typed them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]

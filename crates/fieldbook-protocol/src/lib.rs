@@ -7,9 +7,9 @@
 
 use chrono::{DateTime, Utc};
 use fieldbook_domain::{
-    Asset, AssetId, BillingBasis, BlobId, ChecklistTemplate, Contact, Customer, CustomerId, FaultLevel, FaultRecord,
-    Hlc, InspectionResult, MutationId, Note, PartUsage, Photo, PolicyId, Role, ServicePolicy, SignOff, Site, SiteId,
-    StatusAction, TemplateId, UserId, WorkOrder, WorkOrderId, WorkOrderKind, WorkOrderStatus,
+    Asset, AssetId, BillingBasis, BlobId, ChecklistTemplate, Contact, CorrectiveRequest, Customer, CustomerId,
+    FaultLevel, FaultRecord, Hlc, InspectionResult, MutationId, Note, PartUsage, Photo, PolicyId, Role, ServicePolicy,
+    SignOff, Site, SiteId, StatusAction, TemplateId, UserId, WorkOrder, WorkOrderId, WorkOrderKind, WorkOrderStatus,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -88,6 +88,8 @@ pub enum MutationOp {
     Note(Note),
     SignOff(SignOff),
     Status(StatusStep),
+    /// A corrective work order asked for from a visit; becomes a new work order.
+    CorrectiveRequest(CorrectiveRequest),
 }
 
 impl MutationOp {
@@ -101,6 +103,7 @@ impl MutationOp {
             MutationOp::Note(r) => r.work_order_id,
             MutationOp::SignOff(r) => r.work_order_id,
             MutationOp::Status(s) => s.work_order_id,
+            MutationOp::CorrectiveRequest(r) => r.work_order_id,
         }
     }
 }

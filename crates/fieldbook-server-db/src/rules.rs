@@ -157,6 +157,19 @@ pub fn check_mutation(
         let status = if signed { WorkOrderStatus::Completed } else { work_order.status };
         return Err(rejected("visit_locked", RuleViolation::VisitLocked(status).to_string()));
     }
+    if let MutationOp::CorrectiveRequest(request) = op {
+        if let Some(key) = &request.item_key
+            && template.and_then(|t| t.item(key)).is_none()
+        {
+            return Err(rejected("rule_violation", RuleViolation::UnknownChecklistItem(key.clone()).to_string()));
+        }
+        if request.requested_by.is_some_and(|by| by != user.id) {
+            return Err(rejected("forbidden", "a corrective work order is asked for in one's own name"));
+        }
+        if let Err(e) = fieldbook_domain::text::required_text("symptom", &request.symptom, 4000) {
+            return Err(rejected("invalid_input", e.to_string()));
+        }
+    }
     if let MutationOp::InspectionResult(result) = op {
         let Some(template) = template else {
             return Err(rejected(

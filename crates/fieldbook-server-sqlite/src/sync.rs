@@ -142,6 +142,10 @@ fn apply(
     let signed = state.signed.get(&id).copied().unwrap_or(false);
     let assignee = work_order.and_then(|w| w.assignee);
     let checked = rules::check_mutation(user, work_order, template, signed, &mutation.op);
+    let parent = match &mutation.op {
+        MutationOp::CorrectiveRequest(_) => work_order.cloned(),
+        _ => None,
+    };
     match checked {
         Ok(effect) => {
             if let Some(next) = effect.work_order {
@@ -158,6 +162,11 @@ fn apply(
             {
                 if matches!(op, MutationOp::SignOff(_)) {
                     state.signed.insert(id, true);
+                }
+                if let (MutationOp::CorrectiveRequest(request), Some(parent)) = (&op, &parent) {
+                    // The new work order waits, unassigned, for a supervisor to dispatch it.
+                    let policy = state.loader.policy_of(parent)?;
+                    work_orders::put(conn, &request.work_order(parent, &policy, &user.name), false)?;
                 }
                 if let Some(assignee) = assignee {
                     work_orders::append(conn, assignee, &ChangeBody::Record { op })?;
@@ -215,6 +224,7 @@ fn insert_record(conn: &Connection, op: &MutationOp, device_id: &str, at: DateTi
         ),
         MutationOp::Note(r) => (r.id.to_string(), "note", None, to_json(r)?),
         MutationOp::SignOff(r) => (r.id.to_string(), "sign_off", Some(r.signature.to_string()), to_json(r)?),
+        MutationOp::CorrectiveRequest(r) => (r.id.to_string(), "corrective_request", None, to_json(r)?),
         MutationOp::Status(_) => {
             return Err(DbError::Backend("a status step is not a record; the push rules returned it as one".into()));
         }

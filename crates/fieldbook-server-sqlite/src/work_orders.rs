@@ -332,6 +332,7 @@ fn stream_records(conn: &Connection, user: UserId, id: WorkOrderId) -> DbResult<
             "photo" => MutationOp::Photo(serde_json::from_str(&body).map_err(parse)?),
             "note" => MutationOp::Note(serde_json::from_str(&body).map_err(parse)?),
             "sign_off" => MutationOp::SignOff(serde_json::from_str(&body).map_err(parse)?),
+            "corrective_request" => MutationOp::CorrectiveRequest(serde_json::from_str(&body).map_err(parse)?),
             other => return Err(DbError::Backend(format!("unknown record kind '{other}'"))),
         };
         append(conn, user, &ChangeBody::Record { op })?;

@@ -31,6 +31,11 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
 
+    /// A fault in the server itself; the message is for the log as much as for the caller.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
     /// Every failed authentication looks the same, whatever failed.
     pub fn unauthorized() -> Self {
         Self::new(

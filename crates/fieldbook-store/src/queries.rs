@@ -163,6 +163,15 @@ impl Store {
         load_visit(&self.conn, id)
     }
 
+    /// The corrective work orders asked for from a work order's visit, oldest first.
+    pub fn corrective_requests(&self, id: WorkOrderId) -> Result<Vec<fieldbook_domain::CorrectiveRequest>> {
+        bodies(
+            &self.conn,
+            "SELECT body FROM corrective_requests WHERE work_order_id = ?1 ORDER BY requested_at, id",
+            id,
+        )
+    }
+
     /// Earlier work orders on the same asset, newest first (设备机历簿).
     pub fn asset_history(&self, asset: AssetId, except: WorkOrderId, limit: u32) -> Result<Vec<WorkOrder>> {
         let mut statement = self.conn.prepare_cached(

@@ -2,8 +2,8 @@
 //! written without outbox rows, because the server already has it.
 
 use fieldbook_domain::{
-    Asset, BlobId, ChecklistTemplate, Customer, FaultRecord, InspectionResult, Note, PartUsage, Photo, ServicePolicy,
-    SignOff, Site, User, WorkOrder,
+    Asset, BlobId, ChecklistTemplate, CorrectiveRequest, Customer, FaultRecord, InspectionResult, Note, PartUsage,
+    Photo, ServicePolicy, SignOff, Site, User, WorkOrder,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -32,6 +32,23 @@ pub struct ImportBatch {
 }
 
 impl Store {
+    /// Makes the device's parts catalog the server's: parts added or changed are written, parts
+    /// the server dropped are removed, and `etag` is kept to ask next time whether it changed.
+    pub fn replace_parts_catalog(&mut self, parts: &[(String, String, bool, i64)], etag: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("CREATE TEMP TABLE IF NOT EXISTS kept_parts (part_number TEXT PRIMARY KEY)", [])?;
+        tx.execute("DELETE FROM temp.kept_parts", [])?;
+        for (number, ..) in parts {
+            tx.prepare_cached("INSERT OR IGNORE INTO temp.kept_parts (part_number) VALUES (?1)")?.execute([number])?;
+        }
+        tx.execute("DELETE FROM parts_catalog WHERE part_number NOT IN (SELECT part_number FROM temp.kept_parts)", [])?;
+        tx.execute("DELETE FROM temp.kept_parts", [])?;
+        import_in(&tx, &ImportBatch { parts_catalog: parts.to_vec(), ..ImportBatch::default() })?;
+        crate::set_setting_in(&tx, "parts.etag", etag)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Writes a batch in one transaction: all of it lands or none of it does.
     pub fn import(&mut self, batch: &ImportBatch) -> Result<()> {
         let tx = self.conn.transaction()?;
@@ -271,6 +288,14 @@ pub(crate) fn insert_sign_off(tx: &Transaction<'_>, s: &SignOff) -> Result<usize
         .execute(
         params![s.id.to_string(), s.work_order_id.to_string(), s.satisfaction.get(), millis(s.signed_at), to_json(s)],
     )?)
+}
+
+pub(crate) fn insert_corrective_request(tx: &Transaction<'_>, r: &CorrectiveRequest) -> Result<usize> {
+    Ok(tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO corrective_requests (id, work_order_id, requested_at, body) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![r.id.to_string(), r.work_order_id.to_string(), millis(r.requested_at), to_json(r)])?)
 }
 
 pub(crate) fn insert_note(tx: &Transaction<'_>, n: &Note) -> Result<usize> {

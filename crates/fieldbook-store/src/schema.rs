@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 /// Times are Unix milliseconds (UTC); ids are UUID text; bodies are the domain record as JSON,
@@ -222,6 +222,18 @@ UPDATE conflicts SET work_order_id = CASE
     WHEN entity = 'work_order' THEN entity_id
     ELSE COALESCE(json_extract(payload, '$.work_order_id'), '') END;
 CREATE INDEX conflicts_by_work_order ON conflicts (work_order_id);
+"#;
+
+/// Corrective work orders asked for from a visit (`CorrectiveRequest`); the id is the work
+/// order the server makes of it.
+const V5: &str = r#"
+CREATE TABLE corrective_requests (
+    id            TEXT PRIMARY KEY,
+    work_order_id TEXT NOT NULL REFERENCES work_orders(id),
+    requested_at  INTEGER NOT NULL,
+    body          TEXT NOT NULL
+) STRICT;
+CREATE INDEX corrective_requests_by_work_order ON corrective_requests (work_order_id, requested_at);
 "#;
 
 #[cfg(test)]

@@ -9,7 +9,8 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::codec::{from_millis, millis};
 use crate::reference::{
-    insert_fault, insert_note, insert_part, insert_photo, insert_result, insert_sign_off, put_work_order,
+    insert_corrective_request, insert_fault, insert_note, insert_part, insert_photo, insert_result, insert_sign_off,
+    put_work_order,
 };
 use crate::{ImportBatch, Result, Store};
 
@@ -22,6 +23,7 @@ pub enum PulledRecord {
     Photo(Photo),
     Note(Note),
     SignOff(SignOff),
+    CorrectiveRequest(fieldbook_domain::CorrectiveRequest),
 }
 
 /// One pulled change, in the store's own terms. What a work order refers to arrives beside
@@ -142,7 +144,21 @@ impl Store {
     /// Notes that a push carrying the changes up to `through` left the device. If its answer
     /// never arrives the screens show them as sent, not yet confirmed.
     pub fn mark_sent(&mut self, through: i64, now: DateTime<Utc>) -> Result<()> {
-        self.conn.execute("UPDATE outbox SET sent_at = ?2 WHERE seq <= ?1", params![through, millis(now)])?;
+        // A change sent before keeps its first sending time.
+        self.conn.execute(
+            "UPDATE outbox SET sent_at = ?2 WHERE seq <= ?1 AND sent_at IS NULL",
+            params![through, millis(now)],
+        )?;
+        Ok(())
+    }
+
+    /// Takes back [`Store::mark_sent`] of the same `now` when the push never left the device
+    /// (the connection could not even be made): those changes are still only here.
+    pub fn unmark_sent(&mut self, through: i64, now: DateTime<Utc>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE outbox SET sent_at = NULL WHERE seq <= ?1 AND sent_at = ?2",
+            params![through, millis(now)],
+        )?;
         Ok(())
     }
 
@@ -240,6 +256,7 @@ impl Store {
                         PulledRecord::Photo(r) => insert_photo(&tx, r)?,
                         PulledRecord::Note(r) => insert_note(&tx, r)?,
                         PulledRecord::SignOff(r) => insert_sign_off(&tx, r)?,
+                        PulledRecord::CorrectiveRequest(r) => insert_corrective_request(&tx, r)?,
                     };
                 }
                 PulledChange::Removed(id) => {
@@ -325,6 +342,9 @@ fn withdraw_refused_record(tx: &rusqlite::Transaction<'_>, seq: i64) -> Result<(
         "note" => {
             tx.execute("DELETE FROM notes WHERE id = ?1", [&entity_id])?;
         }
+        "corrective_request" => {
+            tx.execute("DELETE FROM corrective_requests WHERE id = ?1", [&entity_id])?;
+        }
         "sign_off" => {
             tx.execute("DELETE FROM sign_offs WHERE id = ?1", [&entity_id])?;
         }
@@ -349,7 +369,9 @@ fn has_pending(tx: &rusqlite::Transaction<'_>, id: WorkOrderId) -> Result<bool> 
 
 fn remove_work_order(tx: &rusqlite::Transaction<'_>, id: WorkOrderId) -> Result<()> {
     let id = id.to_string();
-    for table in ["inspection_results", "fault_records", "part_usages", "photos", "sign_offs", "notes"] {
+    for table in
+        ["inspection_results", "fault_records", "part_usages", "photos", "sign_offs", "notes", "corrective_requests"]
+    {
         tx.execute(&format!("DELETE FROM {table} WHERE work_order_id = ?1"), [&id])?;
     }
     tx.execute("DELETE FROM work_orders WHERE id = ?1", [&id])?;

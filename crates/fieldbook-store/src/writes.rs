@@ -262,6 +262,39 @@ impl Store {
         Ok(note)
     }
 
+    /// Asks for a corrective work order from this visit (while it is open), naming the
+    /// checklist item it comes from when there is one.
+    pub fn request_corrective(
+        &mut self,
+        work_order_id: WorkOrderId,
+        item_key: Option<&str>,
+        fault_level: fieldbook_domain::FaultLevel,
+        symptom: &str,
+        requested_by: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<fieldbook_domain::CorrectiveRequest> {
+        let tx = self.conn.transaction()?;
+        let work_order = open_visit(&tx, work_order_id)?;
+        if let Some(key) = item_key {
+            let template = load_template_of(&tx, &work_order)?;
+            if template.as_ref().and_then(|t| t.item(key)).is_none() {
+                return Err(RuleViolation::UnknownChecklistItem(key.to_owned()).into());
+            }
+        }
+        let request =
+            fieldbook_domain::CorrectiveRequest::new(&work_order, item_key, fault_level, symptom, requested_by, now)?;
+        crate::reference::insert_corrective_request(&tx, &request)?;
+        let out = Outgoing {
+            work_order: work_order_id,
+            entity: "corrective_request",
+            entity_id: &request.id.to_string(),
+            op: "create",
+        };
+        enqueue(&tx, out, &request, now)?;
+        tx.commit()?;
+        Ok(request)
+    }
+
     /// The customer signs: everything else must be complete, and the visit completes and locks
     /// in the same transaction.
     pub fn sign_off(

@@ -385,6 +385,7 @@ fn an_older_device_database_gains_sync_state_on_upgrade() {
             "DROP INDEX outbox_by_work_order; ALTER TABLE outbox DROP COLUMN work_order_id;
              ALTER TABLE outbox DROP COLUMN sent_at; ALTER TABLE outbox DROP COLUMN hlc;
              DROP INDEX conflicts_by_work_order; ALTER TABLE conflicts DROP COLUMN work_order_id;
+             DROP TABLE corrective_requests;
              PRAGMA user_version = 3;",
         )
         .unwrap();

@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use fieldbook_domain::BlobId;
 use fieldbook_protocol::{
     EnrollRequest, EnrollResponse, ErrorBody, MAX_CHUNK_BYTES, MissingBlobsRequest, MissingBlobsResponse, Mutation,
-    Outcome, PROTOCOL_HEADER, PROTOCOL_VERSION, PullResponse, PushRequest, PushResponse, UploadStatus,
+    Outcome, PROTOCOL_HEADER, PROTOCOL_VERSION, PartCatalogEntry, PullResponse, PushRequest, PushResponse,
+    UploadStatus,
 };
 use fieldbook_store::{Acknowledgement, Store, StoreError};
 use thiserror::Error;
@@ -117,13 +118,32 @@ impl SyncClient {
     }
 
     pub async fn push(&self, mutations: &[Mutation]) -> Result<PushResponse, SyncError> {
+        answer(self.send_push(mutations).await.map_err(offline)?).await
+    }
+
+    async fn send_push(&self, mutations: &[Mutation]) -> Result<reqwest::Response, reqwest::Error> {
         let request = PushRequest { mutations: mutations.to_vec() };
-        answer(self.request(reqwest::Method::POST, "/v1/sync/push").json(&request).send().await.map_err(offline)?).await
+        self.request(reqwest::Method::POST, "/v1/sync/push").json(&request).send().await
     }
 
     pub async fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, SyncError> {
         let path = format!("/v1/sync/pull?after={after}&limit={limit}");
         answer(self.request(reqwest::Method::GET, &path).send().await.map_err(offline)?).await
+    }
+
+    /// The parts catalog and its ETag, or `None` when it is unchanged since `etag`.
+    pub async fn parts(&self, etag: Option<&str>) -> Result<Option<(Vec<PartCatalogEntry>, String)>, SyncError> {
+        let mut request = self.request(reqwest::Method::GET, "/v1/parts");
+        if let Some(etag) = etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        let response = request.send().await.map_err(offline)?;
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        let etag =
+            response.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        Ok(Some((answer(response).await?, etag)))
     }
 
     pub async fn missing_blobs(&self, ids: &[BlobId]) -> Result<Vec<BlobId>, SyncError> {
@@ -302,7 +322,18 @@ pub async fn sync_with_progress(
             }
         }
         lock(store).mark_sent(last, now)?;
-        let response = client.push(&mutations).await?;
+        let response = match client.send_push(&mutations).await {
+            Ok(response) => answer::<PushResponse>(response).await?,
+            Err(err) => {
+                // No connection was made, so nothing left: the changes are local only again.
+                // Any other failure may have reached the server; they stay "sent" until the
+                // next push settles them.
+                if err.is_connect() {
+                    lock(store).unmark_sent(last, now)?;
+                }
+                return Err(offline(err));
+            }
+        };
         let outcomes: Vec<(i64, Acknowledgement)> = response
             .outcomes
             .iter()
@@ -337,6 +368,13 @@ pub async fn sync_with_progress(
         lock(store).apply_pulled(&reference, &changes, page.cursor, now)?;
         report.pulled += page.changes.len();
         progress(SyncProgress::Receiving { received: report.pulled as u64 });
+    }
+    // The parts catalog, when it changed since the last sync.
+    let etag = lock(store).setting("parts.etag")?;
+    if let Some((parts, etag)) = client.parts(etag.as_deref()).await? {
+        let rows: Vec<_> =
+            parts.into_iter().map(|p| (p.part_number, p.name, p.needs_customer_approval, p.unit_price_cents)).collect();
+        lock(store).replace_parts_catalog(&rows, &etag)?;
     }
     // Photos and signatures recorded on other devices, newest visits first, within a budget.
     let wanted = lock(store).missing_blobs(200)?;

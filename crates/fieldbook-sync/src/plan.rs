@@ -22,6 +22,7 @@ pub fn to_mutation(entry: &OutboxEntry, seq_base: i64) -> Result<Mutation, SyncE
         ("photo", "attach") => MutationOp::Photo(parse(entry)?),
         ("note", "create") => MutationOp::Note(parse(entry)?),
         ("sign_off", "create") => MutationOp::SignOff(parse(entry)?),
+        ("corrective_request", "create") => MutationOp::CorrectiveRequest(parse(entry)?),
         ("work_order", "status") => {
             let change: StatusChange = parse(entry)?;
             let work_order_id: WorkOrderId =
@@ -86,6 +87,7 @@ pub fn to_pulled(body: &ChangeBody) -> Option<PulledChange> {
             MutationOp::Photo(r) => PulledRecord::Photo(r.clone()),
             MutationOp::Note(r) => PulledRecord::Note(r.clone()),
             MutationOp::SignOff(r) => PulledRecord::SignOff(r.clone()),
+            MutationOp::CorrectiveRequest(r) => PulledRecord::CorrectiveRequest(r.clone()),
             // Status steps reach devices inside work-order changes, never as records.
             MutationOp::Status(_) => return None,
         }),

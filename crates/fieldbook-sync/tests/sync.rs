@@ -220,6 +220,9 @@ async fn an_unreachable_server_is_reported_in_plain_words_and_nothing_is_lost() 
     assert!(matches!(err, fieldbook_sync::SyncError::Offline(_)), "{err}");
     assert!(err.to_string().contains("safe on this device"), "{err}");
     assert_eq!(tablet.store.lock().unwrap().outbox_len().unwrap(), 1);
+    // No connection was made, so the note never left: it is local only, not "sent".
+    let pending = tablet.store.lock().unwrap().outbox_of(wo.id).unwrap();
+    assert!(pending.iter().all(|e| e.sent_at.is_none()), "{pending:?}");
     tablet.sync().await;
     assert_eq!(tablet.store.lock().unwrap().outbox_len().unwrap(), 0);
 }
@@ -290,4 +293,83 @@ async fn between_two_devices_of_one_technician_the_clock_stamp_decides_not_the_w
         let visit = device.store.lock().unwrap().visit(wo.id).unwrap();
         assert_eq!(visit.current_results()[item.as_str()].id, second.id);
     }
+}
+
+#[tokio::test]
+async fn the_parts_catalog_reaches_the_device_and_follows_the_servers_changes() {
+    let server = server().await;
+    let tablet = device(&server, "tech1").await;
+    let on_server = server.db.parts().await.unwrap();
+    assert!(!on_server.is_empty(), "the demo server has a catalog");
+    let search = |s: &str| tablet.store.lock().unwrap().search_parts(s, 1000).unwrap();
+    assert!(search("").is_empty(), "a new device has no catalog");
+    tablet.sync().await;
+    assert_eq!(search("").len(), on_server.len());
+    let etag = tablet.store.lock().unwrap().setting("parts.etag").unwrap().expect("the catalog's tag is kept");
+    assert_eq!(tablet.client.parts(Some(&etag)).await.unwrap(), None, "unchanged: not sent again");
+
+    let added = fieldbook_protocol::PartCatalogEntry {
+        part_number: "FB-TS-100".into(),
+        name: "温度传感器".into(),
+        needs_customer_approval: true,
+        unit_price_cents: 12_800,
+    };
+    let batch = fieldbook_server_db::ReferenceBatch { parts: vec![added], ..Default::default() };
+    server.db.import(batch).await.unwrap();
+    tablet.sync().await;
+    let found = search("FB-TS-100");
+    assert_eq!(found, vec![("FB-TS-100".to_owned(), "温度传感器".to_owned(), true, 12_800)]);
+    assert_ne!(tablet.store.lock().unwrap().setting("parts.etag").unwrap().unwrap(), etag);
+    // A part the server no longer lists leaves the device.
+    let kept = vec![found[0].clone()];
+    tablet.store.lock().unwrap().replace_parts_catalog(&kept, "\"other\"").unwrap();
+    assert_eq!(search(""), kept);
+}
+
+#[tokio::test]
+async fn a_corrective_work_order_drafted_offline_becomes_one_work_order_waiting_for_dispatch() {
+    let server = server().await;
+    let tablet = device(&server, "tech1").await;
+    tablet.sync().await;
+    let wo = tablet.assigned_with_checklist();
+    let now = Utc::now();
+    let request = {
+        let mut store = tablet.store.lock().unwrap();
+        store.change_status(wo.id, StatusAction::SetOff, now).unwrap();
+        store.change_status(wo.id, StatusAction::Arrive, now).unwrap();
+        let template = store.template(wo.template_id.unwrap()).unwrap().unwrap();
+        let key = template.items[0].key.clone();
+        // An item the checklist does not have is refused on the device, and nothing is queued.
+        let before = store.outbox_len().unwrap();
+        assert!(store.request_corrective(wo.id, Some("smell.roses"), FaultLevel::Major, "x", None, now).is_err());
+        assert_eq!(store.outbox_len().unwrap(), before);
+        store
+            .request_corrective(wo.id, Some(&key), FaultLevel::Major, "风扇异响,轴承需更换", Some(tablet.user), now)
+            .unwrap()
+    };
+    assert_eq!(tablet.store.lock().unwrap().corrective_requests(wo.id).unwrap(), vec![request.clone()]);
+    let report = tablet.sync().await;
+    assert_eq!(report.refused, 0);
+
+    let made = server.db.work_order(request.id).await.unwrap().expect("the server made the work order");
+    assert_eq!((made.status, made.assignee), (WorkOrderStatus::New, None), "waits for a supervisor to dispatch");
+    assert_eq!((made.customer_id, made.site_id, made.asset_id), (wo.customer_id, wo.site_id, wo.asset_id));
+    assert_eq!((made.fault_level, made.symptom.as_str()), (FaultLevel::Major, "风扇异响,轴承需更换"));
+    assert!(made.instructions.contains(&wo.number), "names the visit it came from: {}", made.instructions);
+    assert!(made.deadlines.respond_by > now && made.deadlines.resolve_by > made.deadlines.respond_by);
+    // The same request pushed again (a retry from another session) makes nothing new.
+    let all = server.db.work_orders(&WorkOrderFilter::default(), None).await.unwrap();
+    let mutation = fieldbook_protocol::Mutation {
+        seq: 1,
+        id: MutationId::new(),
+        hlc: Hlc::at(1),
+        op: fieldbook_protocol::MutationOp::CorrectiveRequest(request.clone()),
+    };
+    let (retry, _) = SyncClient::enroll(&server.base, "tech1", PASSWORD, "second tablet").await.unwrap();
+    retry.push(&[mutation]).await.unwrap();
+    assert_eq!(server.db.work_orders(&WorkOrderFilter::default(), None).await.unwrap().len(), all.len());
+    // A second device of the technician sees the request on the visit.
+    let phone = device(&server, "tech1").await;
+    phone.sync().await;
+    assert_eq!(phone.store.lock().unwrap().corrective_requests(wo.id).unwrap(), vec![request]);
 }

@@ -3,7 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use fieldbook_domain::{Asset, AssetId, ChecklistTemplate, Customer, CustomerId, ServicePolicy, Site, SiteId, text};
 use fieldbook_protocol::{CreateAsset, CreateCustomer, CreateSite, ErrorBody, PartCatalogEntry};
 use fieldbook_server_db::ReferenceBatch;
@@ -44,11 +45,28 @@ pub async fn create_template(
     Ok((StatusCode::CREATED, Json(template)))
 }
 
-/// The parts catalog.
-#[utoipa::path(get, path = "/v1/parts", responses((status = 200, body = Vec<PartCatalogEntry>), (status = 401, body = ErrorBody)))]
-pub async fn parts(State(state): State<AppState>, actor: Actor) -> ApiResult<Json<Vec<PartCatalogEntry>>> {
+/// The parts catalog. The `ETag` is the body's SHA-256: a device that sends it back in
+/// `If-None-Match` gets `304 Not Modified` while the catalog is unchanged.
+#[utoipa::path(get, path = "/v1/parts", responses(
+    (status = 200, body = Vec<PartCatalogEntry>),
+    (status = 304, description = "the catalog is unchanged since the ETag given"),
+    (status = 401, body = ErrorBody),
+))]
+pub async fn parts(State(state): State<AppState>, actor: Actor, headers: HeaderMap) -> ApiResult<Response> {
+    use sha2::Digest;
     authorize(&actor, Action::ReadCatalog)?;
-    Ok(Json(state.db.parts().await?))
+    let body = serde_json::to_vec(&state.db.parts().await?)
+        .map_err(|e| ApiError::internal(format!("the parts catalog could not be written out: {e}")))?;
+    let etag = format!("\"{}\"", hex::encode(sha2::Sha256::digest(&body)));
+    let unchanged = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
+    let mut response = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+    };
+    let value = HeaderValue::from_str(&etag).map_err(|e| ApiError::internal(e.to_string()))?;
+    response.headers_mut().insert(header::ETAG, value);
+    Ok(response)
 }
 
 /// Adds a part to the catalog or updates it (by part number).

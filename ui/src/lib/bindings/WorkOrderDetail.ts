@@ -4,6 +4,7 @@ import type { AssetInfo } from "./AssetInfo";
 import type { BillingBasis } from "./BillingBasis";
 import type { ChecklistTemplate } from "./ChecklistTemplate";
 import type { ConflictView } from "./ConflictView";
+import type { CorrectiveRequest } from "./CorrectiveRequest";
 import type { DeadlineRow } from "./DeadlineRow";
 import type { FaultRecord } from "./FaultRecord";
 import type { InspectionResult } from "./InspectionResult";
@@ -34,4 +35,8 @@ record_states: Array<RecordSync>,
 /**
  * This work order's changes the server refused.
  */
-conflicts: Array<ConflictView>, };
+conflicts: Array<ConflictView>, 
+/**
+ * Corrective work orders asked for from this visit, oldest first.
+ */
+corrective_requests: Array<CorrectiveRequest>, };
