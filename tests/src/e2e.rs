@@ -44,6 +44,8 @@ fn tauri_driver() -> PathBuf {
 pub struct Session {
     pub client: Client,
     driver: Child,
+    app: PathBuf,
+    requested_at: std::time::SystemTime,
 }
 
 impl Session {
@@ -55,9 +57,15 @@ impl Session {
 
     /// Like [`Session::start`], with more environment variables for the app.
     pub async fn start_with_env(data_dir: &Path, env: &[(&str, &str)]) -> Result<Session, Error> {
+        Self::start_app(&app_binary(), data_dir, env).await
+    }
+
+    /// Like [`Session::start_with_env`] with another Tauri binary than the app (the benchmark's
+    /// bare window).
+    pub async fn start_app(app: &Path, data_dir: &Path, env: &[(&str, &str)]) -> Result<Session, Error> {
         // Both rustls providers are linked (through reqwest and fantoccini); choose one.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let app = app_binary();
+        let app = app.to_path_buf();
         if !app.exists() {
             return Err(format!("{} is missing; build it first (./dev build)", app.display()).into());
         }
@@ -68,6 +76,10 @@ impl Session {
                 .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
                 .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
                 .env("FIELDBOOK_DATA_DIR", data_dir)
+                // Only what the test passes signs the app in: not a developer's shell.
+                .env_remove("FIELDBOOK_SERVER")
+                .env_remove("FIELDBOOK_USERNAME")
+                .env_remove("FIELDBOOK_PASSWORD")
                 .envs(env.iter().copied())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -76,6 +88,7 @@ impl Session {
                 .map_err(|e| {
                     format!("cannot start tauri-driver ({e}); install it with `cargo install tauri-driver`")
                 })?;
+            let mut requested_at = std::time::SystemTime::now();
             let connected = async {
                 wait_for_port(port, Duration::from_secs(10)).await?;
                 let capabilities = serde_json::json!({
@@ -83,6 +96,7 @@ impl Session {
                     "tauri:options": { "application": app.to_str().expect("the app path is UTF-8") }
                 });
                 let capabilities = capabilities.as_object().expect("an object").clone();
+                requested_at = std::time::SystemTime::now();
                 let client = tokio::time::timeout(
                     Duration::from_secs(20),
                     ClientBuilder::rustls()?.capabilities(capabilities).connect(&format!("http://127.0.0.1:{port}")),
@@ -93,7 +107,7 @@ impl Session {
             }
             .await;
             match connected {
-                Ok(client) => return Ok(Session { client, driver }),
+                Ok(client) => return Ok(Session { client, driver, app, requested_at }),
                 Err(err) => {
                     eprintln!("attempt {attempt} to start the app failed: {err}");
                     kill_group(&mut driver);
@@ -104,6 +118,11 @@ impl Session {
         Err(last_error)
     }
 
+    /// The wall-clock time the new-session request that launched the app was sent.
+    pub fn requested_at(&self) -> std::time::SystemTime {
+        self.requested_at
+    }
+
     /// Ends the session and stops the app and its drivers.
     pub async fn stop(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.client.clone().close()).await;
@@ -112,7 +131,92 @@ impl Session {
 
     /// Waits until `css` matches at least one element and returns the first.
     pub async fn wait_for(&self, css: &str) -> Result<Element, Error> {
-        Ok(self.client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(css)).await?)
+        self.wait_for_within(css, Duration::from_secs(15)).await
+    }
+
+    /// Like [`Session::wait_for`], with its own time limit.
+    pub async fn wait_for_within(&self, css: &str, limit: Duration) -> Result<Element, Error> {
+        self.client
+            .wait()
+            .at_most(limit)
+            .for_element(Locator::Css(css))
+            .await
+            .map_err(|e| format!("{css} did not appear within {limit:?}: {e}").into())
+    }
+
+    /// Waits until `css` matches exactly `count` elements, and returns them.
+    pub async fn wait_for_count(&self, css: &str, count: usize) -> Result<Vec<Element>, Error> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let found = self.client.find_all(Locator::Css(css)).await?;
+            if found.len() == count {
+                return Ok(found);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{css} matched {} elements, not {count}, after 15 s", found.len()).into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Clicks the first element matching `css`, once it is there.
+    pub async fn click(&self, css: &str) -> Result<(), Error> {
+        self.wait_for(css).await?.click().await.map_err(|e| format!("clicking {css}: {e}"))?;
+        Ok(())
+    }
+
+    /// Types `text` into the first element matching `css`, once it is there.
+    pub async fn type_into(&self, css: &str, text: &str) -> Result<(), Error> {
+        self.wait_for(css).await?.send_keys(text).await.map_err(|e| format!("typing into {css}: {e}"))?;
+        Ok(())
+    }
+
+    /// The process ids of the app binary this session's driver started (it shares the driver's
+    /// process group), read from /proc.
+    pub fn app_pids(&self) -> Vec<u32> {
+        let group = self.driver.id();
+        let app = std::fs::canonicalize(&self.app).unwrap_or_else(|_| self.app.clone());
+        let mut pids = Vec::new();
+        let Ok(entries) = std::fs::read_dir("/proc") else { return pids };
+        for entry in entries.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+            // Fields after the command name, which is in parentheses and may hold spaces:
+            // state, ppid, pgrp, ...
+            let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else { continue };
+            let pgrp = after.split_whitespace().nth(2).and_then(|f| f.parse::<u32>().ok());
+            if pgrp != Some(group) {
+                continue;
+            }
+            if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == app) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    /// Kills the app with SIGKILL (no chance to shut down cleanly) and waits until it is gone.
+    /// The session is unusable afterwards; drop it.
+    pub async fn kill_app(&self) -> Result<u32, Error> {
+        let pids = self.app_pids();
+        let [pid] = pids[..] else {
+            return Err(format!("expected one app process in the driver's group, found {pids:?}").into());
+        };
+        let status = Command::new("kill").args(["-s", "KILL", &pid.to_string()]).status()?;
+        if !status.success() {
+            return Err(format!("kill -9 {pid} failed").into());
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // Gone, or a zombie waiting for WebKitWebDriver to reap it.
+        while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| stat.rfind(')').is_some_and(|i| !stat[i + 1..].trim_start().starts_with('Z')))
+        {
+            if Instant::now() > deadline {
+                return Err(format!("the app (pid {pid}) survived SIGKILL for 10 s").into());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(pid)
     }
 
     /// Waits until the text of the first `css` element satisfies `check`, and returns it.
@@ -128,6 +232,26 @@ impl Session {
             }
             if Instant::now() > deadline {
                 return Err(format!("{css} never showed the expected text; last seen: {text:?}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Like [`Session::wait_for_text`] with the element's `textContent`: WebKitWebDriver's
+    /// rendered text leaves out text in clipped (ellipsis) boxes.
+    pub async fn wait_for_content(&self, css: &str, check: impl Fn(&str) -> bool) -> Result<String, Error> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.prop("textContent").await.ok().flatten().unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            let text = text.trim().to_owned();
+            if check(&text) {
+                return Ok(text);
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{css} never held the expected text; last seen: {text:?}").into());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -147,7 +147,8 @@ pub struct WorkOrderDetail {
     pub photos: Vec<Photo>,
     pub sign_off: Option<SignOff>,
     pub notes: Vec<Note>,
-    /// What still blocks completion.
+    /// What still blocks completion, while the visit is under way (en route or on site);
+    /// empty before it starts and after it closes, when completion is not the question.
     pub missing: Vec<Missing>,
     /// The records of this visit not yet confirmed by the server (the rest are).
     pub record_states: Vec<RecordSync>,

@@ -14,6 +14,8 @@ import type { WorkOrderDetail } from '$lib/bindings/WorkOrderDetail';
 import type { WorkOrderList } from '$lib/bindings/WorkOrderList';
 import type { WorkOrderQuery } from '$lib/bindings/WorkOrderQuery';
 import type { Answer } from '$lib/bindings/Answer';
+import type { CorrectiveRequest } from '$lib/bindings/CorrectiveRequest';
+import type { FaultLevel } from '$lib/bindings/FaultLevel';
 import type { FaultDraft } from '$lib/bindings/FaultDraft';
 import type { FaultRecord } from '$lib/bindings/FaultRecord';
 import type { InspectionResult } from '$lib/bindings/InspectionResult';
@@ -156,6 +158,19 @@ export function recordFault(workOrderId: string, draft: FaultDraft): Promise<Fau
 
 export function recordPart(workOrderId: string, draft: PartDraft): Promise<PartUsage> {
   return call<PartUsage>('record_part', { workOrderId, draft });
+}
+
+/**
+ * Asks for a corrective work order from this visit, from the checklist item `itemKey` when
+ * there is one. Drafted on the device; the server makes the work order (same id) on sync.
+ */
+export function requestCorrective(
+  workOrderId: string,
+  itemKey: string | null,
+  faultLevel: FaultLevel,
+  symptom: string,
+): Promise<CorrectiveRequest> {
+  return call<CorrectiveRequest>('request_corrective', { workOrderId, itemKey, faultLevel, symptom });
 }
 
 export function addNote(workOrderId: string, text: string): Promise<Note> {

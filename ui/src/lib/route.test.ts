@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoute, visitHash, workOrderHash } from './route';
+import { opensAtTop, parseRoute, routeKey, visitHash, workOrderHash } from './route';
 
 describe('hash routes', () => {
   it('reads the list and work-order routes', () => {
@@ -27,5 +27,26 @@ describe('hash routes', () => {
 
   it('round-trips ids through the hash', () => {
     expect(parseRoute(workOrderHash('a b/c'))).toEqual({ name: 'work-order', id: 'a b/c' });
+  });
+});
+
+describe('scrolling to the top on a new screen', () => {
+  it('keys a route by its screen and work order', () => {
+    expect(routeKey({ name: 'list' })).toBe('list');
+    expect(routeKey({ name: 'work-order', id: 'a' })).toBe('work-order/a');
+    expect(routeKey({ name: 'visit', id: 'a' })).toBe('visit/a');
+  });
+
+  it('starts another work order or screen at the top', () => {
+    expect(opensAtTop('work-order/a', { name: 'work-order', id: 'b' })).toBe(true);
+    expect(opensAtTop('visit/a', { name: 'visit', id: 'b' })).toBe(true);
+    expect(opensAtTop('work-order/a', { name: 'visit', id: 'a' })).toBe(true);
+    expect(opensAtTop('sync', { name: 'work-order', id: 'a' })).toBe(true);
+  });
+
+  it('leaves the list, the same screen and the first screen alone', () => {
+    expect(opensAtTop('work-order/a', { name: 'list' })).toBe(false);
+    expect(opensAtTop('work-order/a', { name: 'work-order', id: 'a' })).toBe(false);
+    expect(opensAtTop(null, { name: 'sync' })).toBe(false);
   });
 });

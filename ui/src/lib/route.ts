@@ -39,3 +39,17 @@ export function workOrderHash(id: string): string {
 export function visitHash(id: string): string {
   return `#/wo/${encodeURIComponent(id)}/visit`;
 }
+
+/** What a route shows: the same key is the same screen of the same work order. */
+export function routeKey(route: Route): string {
+  return 'id' in route ? `${route.name}/${route.id}` : route.name;
+}
+
+/**
+ * Whether moving from the screen `previousKey` to `next` should start at the top: on any
+ * other screen or work order. The list keeps its own place (the user comes back to it), and
+ * the first screen or the same one again is left alone.
+ */
+export function opensAtTop(previousKey: string | null, next: Route): boolean {
+  return previousKey !== null && next.name !== 'list' && routeKey(next) !== previousKey;
+}

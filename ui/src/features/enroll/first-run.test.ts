@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { enrollHint, formComplete } from './enroll-errors';
-import { canSignOut, shouldLeaveEnroll, shouldOpenEnroll, type FirstRunFacts } from './first-run';
+import { canSignOut, canSyncBeforeSignOut, shouldLeaveEnroll, shouldOpenEnroll, type FirstRunFacts } from './first-run';
 
 const fresh: FirstRunFacts = {
   state: 'not_enrolled',
@@ -45,6 +45,12 @@ describe('sign-out', () => {
     expect(canSignOut('not_enrolled', true)).toBe(true);
     expect(canSignOut('not_enrolled', false)).toBe(false);
     expect(canSignOut(null, true)).toBe(false);
+  });
+
+  it('offers to sync first only with a server the device can still send to', () => {
+    for (const state of ['online', 'offline', 'syncing'] as const) expect(canSyncBeforeSignOut(state), state).toBe(true);
+    for (const state of ['not_enrolled', 'signed_out', 'outdated'] as const) expect(canSyncBeforeSignOut(state), state).toBe(false);
+    expect(canSyncBeforeSignOut(null)).toBe(false);
   });
 });
 

@@ -40,3 +40,12 @@ export function canSignOut(state: SyncState | null, hasLocalWork: boolean): bool
   if (state === null) return false;
   return state !== 'not_enrolled' || hasLocalWork;
 }
+
+/**
+ * Whether "sync, then sign out" can help: only with a server the device may still reach. With
+ * none (the offline demo), or one that no longer takes this device (signed out, outdated),
+ * nothing can be sent first.
+ */
+export function canSyncBeforeSignOut(state: SyncState | null): boolean {
+  return state === 'online' || state === 'offline' || state === 'syncing';
+}

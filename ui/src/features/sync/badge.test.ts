@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayState, showsProblem } from './badge';
+import { displayState, problemLine, showsProblem } from './badge';
 
 describe('the badge state', () => {
   it('believes the browser going offline at once', () => {
@@ -21,5 +21,13 @@ describe('the badge state', () => {
     expect(showsProblem('online', null)).toBe(false);
     expect(showsProblem('syncing', 'timed out')).toBe(false);
     expect(showsProblem('not_enrolled', null)).toBe(false);
+  });
+
+  it('says offline in words, not with the network error, which stays in the tooltip', () => {
+    const error = 'the server cannot be reached (error sending request for url (http://127.0.0.1:8330/v1/push))';
+    expect(problemLine('offline', error)).toEqual({ hint: true });
+    expect(problemLine('offline', null)).toEqual({ hint: true });
+    expect(problemLine('outdated', 'protocol 3 needed')).toEqual({ error: 'protocol 3 needed' });
+    expect(problemLine('online', null)).toBeNull();
   });
 });

@@ -16,3 +16,14 @@ export function displayState(state: SyncState, browserOffline: boolean): SyncSta
 export function showsProblem(state: SyncState, lastError: string | null): boolean {
   return state === 'offline' || state === 'outdated' || state === 'signed_out' || (lastError !== null && state !== 'syncing');
 }
+
+/**
+ * The problem line's content, when `showsProblem`: offline shows the reassuring hint in the
+ * user's language (the network error is technical and in English; it stays in the tooltip and
+ * on the sync screen); another failure shows the backend's message; else nothing.
+ */
+export function problemLine(state: SyncState, lastError: string | null): { hint: true } | { error: string } | null {
+  if (state === 'offline') return { hint: true };
+  if (lastError !== null) return { error: lastError };
+  return null;
+}

@@ -10,6 +10,8 @@ describe('kinds of change', () => {
     expect(describeChange('en', 'note', {})).toBe('Note');
     expect(describeChange('en', 'sign_off', {})).toBe('Customer sign-off');
     expect(describeChange('zh-CN', 'sign_off', {})).toBe('客户签字');
+    expect(describeChange('en', 'corrective_request', {})).toBe('Corrective work order request');
+    expect(describeChange('zh-CN', 'corrective_request', {})).toBe('整改工单申请');
   });
 
   it('names the action of a status step', () => {

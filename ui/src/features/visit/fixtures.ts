@@ -29,6 +29,7 @@ export function detail(overrides: Partial<WorkOrderDetail> = {}): WorkOrderDetai
     missing: [{ type: 'fault_record' }, { type: 'sign_off' }],
     record_states: [],
     conflicts: [],
+    corrective_requests: [],
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@ import {
   acceptsVisitRecords,
   arrivedAt,
   canRecord,
+  missingKnown,
   missingTarget,
   signOffBlockers,
   stepFacts,
@@ -39,6 +40,14 @@ describe('stepStates', () => {
       sign_off: 'todo',
       completed: 'todo',
     });
+  });
+
+  it('does not take the empty "missing" list of a visit not yet started for an inspection done', () => {
+    // The backend lists what is missing only while the visit takes records.
+    for (const status of ['assigned', 'new', 'cancelled'] as const) {
+      expect(statesOf({ status, missing: [] }).inspection).not.toBe('done');
+    }
+    expect(statesOf({ status: 'assigned', missing: [] }).en_route).toBe('current');
   });
 
   it('moves to arrival once en route, then to the inspection on site', () => {
@@ -149,5 +158,14 @@ describe('what blocks the sign-off', () => {
     expect(missingTarget({ type: 'photo_for_item', key: 'k' }).focus).toBe('[data-testid="photo-input"]');
     expect(missingTarget({ type: 'fault_record' }).anchorId).toBe('visit-fault');
     expect(missingTarget({ type: 'sign_off' }).anchorId).toBe('visit-sign-off');
+  });
+});
+
+describe('missingKnown', () => {
+  it('trusts the missing list only while the visit takes records', () => {
+    const known = (['new', 'assigned', 'en_route', 'on_site', 'completed', 'approved', 'returned', 'cancelled'] as const).filter(
+      (status: WorkOrderStatus) => missingKnown(status),
+    );
+    expect(known).toEqual(['en_route', 'on_site']);
   });
 });

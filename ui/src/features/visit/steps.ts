@@ -60,7 +60,9 @@ export function stepStates(facts: StepFacts): StepView[] {
   const done: Record<VisitStep, boolean> = {
     en_route: setOff.includes(facts.status),
     arrived: arrived.includes(facts.status),
-    inspection: !facts.missing.some(isInspectionGap),
+    // The backend lists what is missing only while the visit takes records (en route, on site);
+    // before the technician sets off the list is empty, which does not mean inspected.
+    inspection: setOff.includes(facts.status) && !facts.missing.some(isInspectionGap),
     fault: facts.faultCount > 0,
     parts: facts.partCount > 0,
     sign_off: facts.signed,
@@ -125,6 +127,15 @@ export function canRecord(detail: Pick<WorkOrderDetail, 'summary' | 'sign_off'>)
  */
 export function visitOpenable(status: WorkOrderStatus): boolean {
   return status === 'assigned' || status === 'returned' || acceptsVisitRecords(status);
+}
+
+/**
+ * Whether `missing` says anything: the backend computes it only while the visit takes records
+ * (en route or on site), and sends it empty otherwise, when "nothing missing" would be untrue
+ * of a visit not yet started and meaningless of one that is finished.
+ */
+export function missingKnown(status: WorkOrderStatus): boolean {
+  return acceptsVisitRecords(status);
 }
 
 /** Completion blockers other than the sign-off itself; sign-off waits until there are none. */

@@ -30,6 +30,7 @@ describe('recordState', () => {
 
   it('knows the entities of a visit', () => {
     expect(isVisitEntity('part_usage')).toBe(true);
+    expect(isVisitEntity('corrective_request')).toBe(true);
     expect(isVisitEntity('customer')).toBe(false);
   });
 });

@@ -12,6 +12,7 @@ export type VisitEntity =
   | 'photo'
   | 'note'
   | 'sign_off'
+  | 'corrective_request'
   | 'work_order';
 
 export const visitEntities = [
@@ -21,6 +22,7 @@ export const visitEntities = [
   'photo',
   'note',
   'sign_off',
+  'corrective_request',
   'work_order',
 ] as const satisfies readonly VisitEntity[];
 

@@ -25,7 +25,8 @@ export type WorkOrderDetail = { summary: WorkOrderSummary, customer_address: str
  */
 results: Array<InspectionResult>, current_results: Array<InspectionResult>, faults: Array<FaultRecord>, parts: Array<PartUsage>, photos: Array<Photo>, sign_off: SignOff | null, notes: Array<Note>, 
 /**
- * What still blocks completion.
+ * What still blocks completion, while the visit is under way (en route or on site);
+ * empty before it starts and after it closes, when completion is not the question.
  */
 missing: Array<Missing>, 
 /**
