@@ -56,6 +56,47 @@ export function groupRows(items: readonly WorkOrderSummary[]): ListRow[] {
   return rows;
 }
 
+/** The list's views, from everything to what is finished; `all` shows every row. */
+export const listViews = ['all', 'today', 'upcoming', 'done'] as const;
+export type ListView = (typeof listViews)[number];
+/** The view a single work order falls in (`all` holds every one). */
+export type DayView = Exclude<ListView, 'all'>;
+
+const closedStatuses: ReadonlySet<WorkOrderStatus> = new Set(['completed', 'approved', 'cancelled']);
+const underwayStatuses: ReadonlySet<WorkOrderStatus> = new Set(['en_route', 'on_site']);
+
+/** The first instant of the day after `now`'s day, in the device's local time zone. */
+export function endOfLocalDay(now: number | Date): number {
+  const day = new Date(now);
+  return new Date(day.getFullYear(), day.getMonth(), day.getDate() + 1).getTime();
+}
+
+function viewBefore(order: WorkOrderSummary, endOfToday: number): DayView {
+  if (closedStatuses.has(order.status)) return 'done';
+  if (underwayStatuses.has(order.status)) return 'today';
+  // NaN (no deadline, no appointment) compares false, so such an order is upcoming.
+  if (order.next_due && Date.parse(order.next_due.due) < endOfToday) return 'today';
+  if (order.scheduled_for !== null && Date.parse(order.scheduled_for) < endOfToday) return 'today';
+  return 'upcoming';
+}
+
+/**
+ * Where a work order belongs on the day of `now` (device local time). Done: completed,
+ * approved or cancelled. Today: an open order that is under way (en route, on site), or whose
+ * nearest deadline or appointment falls before the end of today, overdue and missed ones
+ * included. Upcoming: every other open order.
+ */
+export function dayView(order: WorkOrderSummary, now: number | Date): DayView {
+  return viewBefore(order, endOfLocalDay(now));
+}
+
+/** The orders of `items` in `view` on the day of `now`, in their given order. */
+export function inView(items: readonly WorkOrderSummary[], view: ListView, now: number | Date): readonly WorkOrderSummary[] {
+  if (view === 'all') return items;
+  const endOfToday = endOfLocalDay(now);
+  return items.filter((order) => viewBefore(order, endOfToday) === view);
+}
+
 /** Adds `value` to the set if absent, removes it if present; returns a new array. */
 export function toggled<T>(values: readonly T[], value: T): T[] {
   return values.includes(value) ? values.filter((v) => v !== value) : [...values, value];
