@@ -159,6 +159,7 @@ fn bad_input_is_refused_and_nothing_is_written() {
         old_part_returned: false,
         needs_customer_approval: false,
         supersedes: None,
+        billing_reason: None,
     };
     assert_eq!(code(f.app.record_part(&id, &part)).0, ErrorCode::InvalidInput);
     assert_eq!(

@@ -378,6 +378,7 @@ fn add_visit_records(
             needs_customer_approval: approval,
             recorded_at: at + Duration::minutes(35),
             supersedes: None,
+            billing_reason: None,
         });
     }
     let signature = BlobId::of_bytes(DEMO_SIGNATURE_PNG);

@@ -97,6 +97,11 @@ pub struct PartUsage {
     pub needs_customer_approval: bool,
     pub recorded_at: DateTime<Utc>,
     pub supersedes: Option<PartUsageId>,
+    /// Why the billing differs from what the equipment's warranty and the contract propose,
+    /// when it does (the technician's words, kept with the part it explains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub billing_reason: Option<String>,
 }
 
 /// 满意度, 1 (very unsatisfied) to 5 (very satisfied).
@@ -256,6 +261,9 @@ pub struct PartDraft {
     pub old_part_returned: bool,
     pub needs_customer_approval: bool,
     pub supersedes: Option<PartUsageId>,
+    /// Required by the form when the billing chosen is not the one proposed.
+    #[serde(default)]
+    pub billing_reason: Option<String>,
 }
 
 impl PartUsage {
@@ -282,6 +290,10 @@ impl PartUsage {
             needs_customer_approval: draft.needs_customer_approval,
             recorded_at: now,
             supersedes: draft.supersedes,
+            billing_reason: match draft.billing_reason.as_deref().map(str::trim) {
+                Some(reason) if !reason.is_empty() => Some(optional_text("billing reason", reason, 500)?),
+                _ => None,
+            },
         })
     }
 }
@@ -677,6 +689,33 @@ mod tests {
     }
 
     #[test]
+    fn a_billing_reason_is_kept_with_its_part_trimmed_and_bounded() {
+        let wo = WorkOrderId::new();
+        let now = at("2026-11-20T10:00:00Z");
+        let draft = PartDraft {
+            part_number: "HK-PSU-12V".into(),
+            name: "电源".into(),
+            quantity: 1,
+            serial: String::new(),
+            billing: PartBilling::Paid { unit_price_cents: 8800 },
+            old_part_returned: false,
+            needs_customer_approval: false,
+            supersedes: None,
+            billing_reason: Some("  人为损坏,不在保修范围 ".into()),
+        };
+        let part = PartUsage::from_draft(wo, &draft, now).unwrap();
+        assert_eq!(part.billing_reason.as_deref(), Some("人为损坏,不在保修范围"));
+        let blank = PartDraft { billing_reason: Some("   ".into()), ..draft.clone() };
+        assert_eq!(PartUsage::from_draft(wo, &blank, now).unwrap().billing_reason, None);
+        let long = PartDraft { billing_reason: Some("长".repeat(501)), ..draft };
+        assert!(PartUsage::from_draft(wo, &long, now).is_err());
+        // A part recorded before the field existed reads as having none.
+        let mut json = serde_json::to_value(&part).unwrap();
+        json.as_object_mut().unwrap().remove("billing_reason");
+        assert_eq!(serde_json::from_value::<PartUsage>(json).unwrap().billing_reason, None);
+    }
+
+    #[test]
     fn drafts_refuse_bad_input() {
         let wo = WorkOrderId::new();
         let now = at("2026-11-20T10:00:00Z");
@@ -689,6 +728,7 @@ mod tests {
             old_part_returned: true,
             needs_customer_approval: false,
             supersedes: None,
+            billing_reason: None,
         };
         assert_eq!(PartUsage::from_draft(wo, &part, now), Err(InvalidInput::QuantityNotPositive(0)));
         let part = PartDraft { quantity: -2, ..part };

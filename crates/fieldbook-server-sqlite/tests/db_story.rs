@@ -622,6 +622,7 @@ async fn push_every_kind_of_record(db: &dyn Database, world: &World, counts: &dy
             needs_customer_approval: false,
             recorded_at: at(71),
             supersedes: None,
+            billing_reason: None,
         }),
         MutationOp::Photo(Photo {
             blob: photo.clone(),

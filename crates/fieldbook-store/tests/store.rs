@@ -184,6 +184,7 @@ fn refused_writes_change_nothing() {
         old_part_returned: true,
         needs_customer_approval: false,
         supersedes: None,
+        billing_reason: None,
     };
     let err = store.record_part(wo.id, &part, now()).unwrap_err();
     assert!(matches!(err, StoreError::Invalid(InvalidInput::QuantityNotPositive(0))), "{err}");

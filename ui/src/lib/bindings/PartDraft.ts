@@ -5,4 +5,8 @@ import type { PartUsageId } from "./PartUsageId";
 /**
  * What a part-usage form holds before it is checked. Numbers arrive as the user typed them.
  */
-export type PartDraft = { part_number: string, name: string, quantity: number, serial: string, billing: PartBilling, old_part_returned: boolean, needs_customer_approval: boolean, supersedes: PartUsageId | null, };
+export type PartDraft = { part_number: string, name: string, quantity: number, serial: string, billing: PartBilling, old_part_returned: boolean, needs_customer_approval: boolean, supersedes: PartUsageId | null, 
+/**
+ * Required by the form when the billing chosen is not the one proposed.
+ */
+billing_reason: string | null, };

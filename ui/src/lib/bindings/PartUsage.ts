@@ -6,4 +6,9 @@ import type { WorkOrderId } from "./WorkOrderId";
 /**
  * 备品备件 used on a visit.
  */
-export type PartUsage = { id: PartUsageId, work_order_id: WorkOrderId, part_number: string, name: string, quantity: number, serial: string, billing: PartBilling, old_part_returned: boolean, needs_customer_approval: boolean, recorded_at: string, supersedes: PartUsageId | null, };
+export type PartUsage = { id: PartUsageId, work_order_id: WorkOrderId, part_number: string, name: string, quantity: number, serial: string, billing: PartBilling, old_part_returned: boolean, needs_customer_approval: boolean, recorded_at: string, supersedes: PartUsageId | null, 
+/**
+ * Why the billing differs from what the equipment's warranty and the contract propose,
+ * when it does (the technician's words, kept with the part it explains).
+ */
+billing_reason?: string, };
