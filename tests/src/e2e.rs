@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -49,6 +50,45 @@ pub struct Session {
 }
 
 impl Session {
+    /// Draws a three-stroke signature on `canvas` with the mouse: pointer down, several
+    /// moves, up, as a finger would.
+    pub async fn draw_signature(&self, canvas: &Element) -> Result<(), Error> {
+        // Pointer actions do not scroll: bring the box into view as the customer would see it.
+        self.client
+            .execute(
+                "arguments[0].scrollIntoView({ block: 'center' }); return null",
+                vec![serde_json::to_value(canvas)?],
+            )
+            .await?;
+        let (_, _, width, height) = canvas.rectangle().await?;
+        let strokes: [&[(f64, f64)]; 3] = [
+            &[(-0.40, 0.10), (-0.35, -0.20), (-0.30, 0.15), (-0.25, -0.25), (-0.20, 0.10), (-0.15, -0.10)],
+            &[(-0.05, -0.20), (0.00, 0.20), (0.05, -0.15), (0.10, 0.20), (0.15, -0.05)],
+            &[(0.20, 0.00), (0.25, 0.15), (0.30, -0.15), (0.35, 0.10), (0.40, -0.05)],
+        ];
+        let mut mouse = MouseActions::new("signer".to_owned());
+        for stroke in strokes {
+            let at = |(fx, fy): (f64, f64)| (fx * width, fy * height);
+            let (x, y) = at(stroke[0]);
+            mouse = mouse
+                .then(PointerAction::MoveToElement { element: canvas.clone(), duration: None, x, y })
+                .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT });
+            for point in &stroke[1..] {
+                let (x, y) = at(*point);
+                mouse = mouse.then(PointerAction::MoveToElement {
+                    element: canvas.clone(),
+                    duration: Some(Duration::from_millis(30)),
+                    x,
+                    y,
+                });
+            }
+            mouse = mouse.then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+        }
+        self.client.perform_actions(mouse).await?;
+        self.client.release_actions().await?;
+        Ok(())
+    }
+
     /// Launches the app with `FIELDBOOK_DATA_DIR=data_dir` and opens a session, retrying up
     /// to three times with a fresh driver.
     pub async fn start(data_dir: &Path) -> Result<Session, Error> {

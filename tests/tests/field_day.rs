@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fantoccini::elements::Element;
 use fieldbook_app::{App, SystemClock, WorkOrderQuery};
 use fieldbook_domain::{
@@ -508,7 +507,7 @@ async fn visit_offline(session: &Session, scenario: &Scenario<'_>, server: &mut 
     session.type_into("[data-testid=sign-opinion]", "Quick and tidy").await?;
     session.click("[data-testid=satisfaction-5]").await?;
     let canvas = session.wait_for("[data-testid=signature-canvas]").await?;
-    draw_signature(session, &canvas).await?;
+    session.draw_signature(&canvas).await?;
     let submit = session.wait_for("[data-testid=sign-submit]").await?;
     assert_eq!(submit.attr("disabled").await?, None, "nothing blocks the sign-off");
     assert_eq!(submit.text().await?, words.sign_submit);
@@ -1002,42 +1001,6 @@ async fn set_datetime(session: &Session, css: &str, at: chrono::DateTime<chrono:
         return Ok(());
     }
     Err(format!("{css} holds {value:?} after typing {parts:?} (in the order {order}), not {wanted:?}").into())
-}
-
-/// Draws a three-stroke signature with the mouse: pointer down, several moves, up.
-async fn draw_signature(session: &Session, canvas: &Element) -> Result<(), Error> {
-    // Pointer actions do not scroll: bring the box into view as the customer would see it.
-    session
-        .client
-        .execute("arguments[0].scrollIntoView({ block: 'center' }); return null", vec![serde_json::to_value(canvas)?])
-        .await?;
-    let (_, _, width, height) = canvas.rectangle().await?;
-    let strokes: [&[(f64, f64)]; 3] = [
-        &[(-0.40, 0.10), (-0.35, -0.20), (-0.30, 0.15), (-0.25, -0.25), (-0.20, 0.10), (-0.15, -0.10)],
-        &[(-0.05, -0.20), (0.00, 0.20), (0.05, -0.15), (0.10, 0.20), (0.15, -0.05)],
-        &[(0.20, 0.00), (0.25, 0.15), (0.30, -0.15), (0.35, 0.10), (0.40, -0.05)],
-    ];
-    let mut mouse = MouseActions::new("signer".to_owned());
-    for stroke in strokes {
-        let at = |(fx, fy): (f64, f64)| (fx * width, fy * height);
-        let (x, y) = at(stroke[0]);
-        mouse = mouse
-            .then(PointerAction::MoveToElement { element: canvas.clone(), duration: None, x, y })
-            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT });
-        for point in &stroke[1..] {
-            let (x, y) = at(*point);
-            mouse = mouse.then(PointerAction::MoveToElement {
-                element: canvas.clone(),
-                duration: Some(Duration::from_millis(30)),
-                x,
-                y,
-            });
-        }
-        mouse = mouse.then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
-    }
-    session.client.perform_actions(mouse).await?;
-    session.client.release_actions().await?;
-    Ok(())
 }
 
 /// On failure: what the screen showed, to tell a UI problem from a test problem.

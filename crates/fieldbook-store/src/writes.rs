@@ -215,12 +215,7 @@ impl Store {
     ) -> Result<Photo> {
         let tx = self.conn.transaction()?;
         let work_order = open_visit(&tx, work_order_id)?;
-        if let Some(key) = item_key {
-            let template = load_template_of(&tx, &work_order)?;
-            if template.as_ref().and_then(|t| t.item(key)).is_none() {
-                return Err(RuleViolation::UnknownChecklistItem(key.to_owned()).into());
-            }
-        }
+        check_item(&tx, &work_order, item_key)?;
         let blob = BlobId::of_bytes(bytes);
         let photo = Photo {
             blob: blob.clone(),
@@ -275,12 +270,7 @@ impl Store {
     ) -> Result<fieldbook_domain::CorrectiveRequest> {
         let tx = self.conn.transaction()?;
         let work_order = open_visit(&tx, work_order_id)?;
-        if let Some(key) = item_key {
-            let template = load_template_of(&tx, &work_order)?;
-            if template.as_ref().and_then(|t| t.item(key)).is_none() {
-                return Err(RuleViolation::UnknownChecklistItem(key.to_owned()).into());
-            }
-        }
+        check_item(&tx, &work_order, item_key)?;
         let request =
             fieldbook_domain::CorrectiveRequest::new(&work_order, item_key, fault_level, symptom, requested_by, now)?;
         crate::reference::insert_corrective_request(&tx, &request)?;
@@ -371,4 +361,15 @@ impl Store {
 pub struct StatusChange {
     pub action: StatusAction,
     pub at: DateTime<Utc>,
+}
+
+/// Refuses an item key the work order's checklist does not have (no key is always fine).
+fn check_item(tx: &rusqlite::Transaction<'_>, work_order: &WorkOrder, item_key: Option<&str>) -> Result<()> {
+    if let Some(key) = item_key {
+        let template = load_template_of(tx, work_order)?;
+        if template.as_ref().and_then(|t| t.item(key)).is_none() {
+            return Err(RuleViolation::UnknownChecklistItem(key.to_owned()).into());
+        }
+    }
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! The victim of the crash test: records random checklist answers on one work order through
-//! the app API, printing `ack <result id>` after each write returns (that is, after its commit).
+//! the app API, printing `ready` once the app is open and then `ack <result id>` after each
+//! write returns (that is, after its commit).
 //! The parent kills it with SIGKILL at random moments.
 //!
 //! Usage: fieldbook-crash-writer <data dir> <work order id> <seed>
@@ -23,6 +24,10 @@ fn main() {
     let detail = app.work_order_detail(work_order).expect("the work order exists");
     let items = detail.template.expect("the work order has a checklist").items;
     let mut out = std::io::stdout().lock();
+    // The parent times its kill from here, so that it lands among the writes rather than
+    // during start-up, however slow the machine is.
+    writeln!(out, "ready").expect("the parent reads it");
+    out.flush().expect("the parent reads it");
     let mut last: Vec<(String, String)> = Vec::new();
     loop {
         let item = items.choose(&mut rng).expect("the checklist has items");

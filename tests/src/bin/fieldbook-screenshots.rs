@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use fieldbook_app::{App, SignOffInput, SystemClock};
 use fieldbook_domain::{
     Answer, CheckOutcome, ChecklistTemplate, FaultDraft, ItemKind, PartBilling, PartDraft, StatusAction, WorkOrder,
@@ -139,7 +138,7 @@ async fn shoot_device(session: &Session, out: &Path, prepared: &Prepared, suffix
     opinion.send_keys(if suffix.ends_with("zh-CN") { "处理及时，现场整洁" } else { "Quick and tidy" }).await?;
     session.click("[data-testid=satisfaction-5]").await?;
     let canvas = session.wait_for("[data-testid=signature-canvas]").await?;
-    draw_signature(session, &canvas).await?;
+    session.draw_signature(&canvas).await?;
     scroll_to(session, "[data-testid=sign-form]", "end").await?;
     settle().await;
     save(session, out, &format!("visit-sign-off-{suffix}.png")).await?;
@@ -411,42 +410,6 @@ async fn scroll_to(session: &Session, css: &str, block: &str) -> Result<(), Erro
             css.replace('"', "\\\"")
         ))
         .await?;
-    Ok(())
-}
-
-/// Draws three strokes on the signature pad with pointer actions, as a finger would.
-async fn draw_signature(session: &Session, canvas: &fantoccini::elements::Element) -> Result<(), Error> {
-    // Pointer actions do not scroll: bring the box into view first.
-    session
-        .client
-        .execute("arguments[0].scrollIntoView({ block: 'center' }); return null", vec![serde_json::to_value(canvas)?])
-        .await?;
-    let (_, _, width, height) = canvas.rectangle().await?;
-    let strokes: [&[(f64, f64)]; 3] = [
-        &[(-0.40, 0.10), (-0.35, -0.20), (-0.30, 0.15), (-0.25, -0.25), (-0.20, 0.10), (-0.15, -0.10)],
-        &[(-0.05, -0.20), (0.00, 0.20), (0.05, -0.15), (0.10, 0.20), (0.15, -0.05)],
-        &[(0.20, 0.00), (0.25, 0.15), (0.30, -0.15), (0.35, 0.10), (0.40, -0.05)],
-    ];
-    let mut mouse = MouseActions::new("signer".to_owned());
-    for stroke in strokes {
-        let at = |(fx, fy): (f64, f64)| (fx * width, fy * height);
-        let (x, y) = at(stroke[0]);
-        mouse = mouse
-            .then(PointerAction::MoveToElement { element: canvas.clone(), duration: None, x, y })
-            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT });
-        for point in &stroke[1..] {
-            let (x, y) = at(*point);
-            mouse = mouse.then(PointerAction::MoveToElement {
-                element: canvas.clone(),
-                duration: Some(Duration::from_millis(30)),
-                x,
-                y,
-            });
-        }
-        mouse = mouse.then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
-    }
-    session.client.perform_actions(mouse).await?;
-    session.client.release_actions().await?;
     Ok(())
 }
 
