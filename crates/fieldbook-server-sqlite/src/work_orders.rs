@@ -1,7 +1,7 @@
 //! Work orders, the reference data devices pull with them, and the per-user change streams.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Display;
 use std::hash::Hash;
 
@@ -134,42 +134,38 @@ impl<'c> Loader<'c> {
         &mut self,
         work_orders: impl IntoIterator<Item = &'w WorkOrder>,
     ) -> DbResult<ReferenceData> {
-        fn first<K: Hash + Eq + Copy>(seen: &mut std::collections::HashSet<K>, id: K) -> bool {
-            seen.insert(id)
-        }
         let mut reference = ReferenceData::default();
-        let (mut customers, mut sites, mut assets, mut templates, mut policies, mut users) = (
-            Default::default(),
-            Default::default(),
-            Default::default(),
-            Default::default(),
-            Default::default(),
-            Default::default(),
-        );
+        // Ids already in `reference`, per kind.
+        let mut customers = HashSet::new();
+        let mut sites = HashSet::new();
+        let mut assets = HashSet::new();
+        let mut templates = HashSet::new();
+        let mut policies = HashSet::new();
+        let mut users = HashSet::new();
         for w in work_orders {
             self.check_references(w)?;
-            if first(&mut customers, w.customer_id) {
+            if customers.insert(w.customer_id) {
                 let customer = self.customer(w.customer_id)?.cloned().expect("checked above");
-                if first(&mut policies, customer.policy_id) {
+                if policies.insert(customer.policy_id) {
                     reference.policies.push(self.policy(customer.policy_id)?.cloned().expect("checked above"));
                 }
                 reference.customers.push(customer);
             }
-            if first(&mut sites, w.site_id) {
+            if sites.insert(w.site_id) {
                 reference.sites.push(self.site(w.site_id)?.cloned().expect("checked above"));
             }
             if let Some(id) = w.asset_id
-                && first(&mut assets, id)
+                && assets.insert(id)
             {
                 reference.assets.push(self.asset(id)?.cloned().expect("checked above"));
             }
             if let Some(id) = w.template_id
-                && first(&mut templates, id)
+                && templates.insert(id)
             {
                 reference.templates.push(self.template(id)?.cloned().expect("checked above"));
             }
             if let Some(id) = w.assignee
-                && first(&mut users, id)
+                && users.insert(id)
             {
                 reference.users.push(self.user(id)?.cloned().expect("checked above"));
             }

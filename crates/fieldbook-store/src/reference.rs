@@ -36,13 +36,11 @@ impl Store {
     /// the server dropped are removed, and `etag` is kept to ask next time whether it changed.
     pub fn replace_parts_catalog(&mut self, parts: &[(String, String, bool, i64)], etag: &str) -> Result<()> {
         let tx = self.conn.transaction()?;
-        tx.execute("CREATE TEMP TABLE IF NOT EXISTS kept_parts (part_number TEXT PRIMARY KEY)", [])?;
-        tx.execute("DELETE FROM temp.kept_parts", [])?;
-        for (number, ..) in parts {
-            tx.prepare_cached("INSERT OR IGNORE INTO temp.kept_parts (part_number) VALUES (?1)")?.execute([number])?;
-        }
-        tx.execute("DELETE FROM parts_catalog WHERE part_number NOT IN (SELECT part_number FROM temp.kept_parts)", [])?;
-        tx.execute("DELETE FROM temp.kept_parts", [])?;
+        let kept: Vec<&str> = parts.iter().map(|(number, ..)| number.as_str()).collect();
+        tx.execute(
+            "DELETE FROM parts_catalog WHERE part_number NOT IN (SELECT value FROM json_each(?1))",
+            [serde_json::to_string(&kept).map_err(|e| crate::StoreError::Corrupt(e.to_string()))?],
+        )?;
         import_in(&tx, &ImportBatch { parts_catalog: parts.to_vec(), ..ImportBatch::default() })?;
         crate::set_setting_in(&tx, "parts.etag", etag)?;
         tx.commit()?;
@@ -58,49 +56,52 @@ impl Store {
     }
 }
 
+/// Runs one statement, kept prepared for the next call (imports run the same few thousands of
+/// times), and says how many rows it changed.
+fn run(tx: &Transaction<'_>, sql: &str, params: impl rusqlite::Params) -> Result<usize> {
+    Ok(tx.prepare_cached(sql)?.execute(params)?)
+}
+
 /// Writes a batch inside the caller's transaction.
 pub(crate) fn import_in(tx: &Transaction<'_>, batch: &ImportBatch) -> Result<()> {
     {
         for u in &batch.users {
-            tx.prepare_cached(
+            run(
+                tx,
                 "INSERT INTO users (id, name, staff_no, role) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, staff_no = excluded.staff_no, role = excluded.role",
-                )?
-                .execute(
                 params![u.id.to_string(), u.name, u.staff_no, u.role.as_str()],
             )?;
         }
         for p in &batch.policies {
-            tx.prepare_cached(
+            run(
+                tx,
                 "INSERT INTO policies (id, body) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET body = excluded.body",
-            )?
-            .execute(params![p.id.to_string(), to_json(p)])?;
+                params![p.id.to_string(), to_json(p)],
+            )?;
         }
         for c in &batch.customers {
-            tx.prepare_cached(
+            run(
+                tx,
                 "INSERT INTO customers (id, name, address, policy_id) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (id) DO UPDATE SET name = excluded.name, address = excluded.address, policy_id = excluded.policy_id",
-                )?
-                .execute(
                 params![c.id.to_string(), c.name, c.address, c.policy_id.to_string()],
             )?;
         }
         for s in &batch.sites {
-            tx.prepare_cached(
+            run(
+                tx,
                 "INSERT INTO sites (id, customer_id, name, address) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (id) DO UPDATE SET customer_id = excluded.customer_id, name = excluded.name, address = excluded.address",
-                )?
-                .execute(
                 params![s.id.to_string(), s.customer_id.to_string(), s.name, s.address],
             )?;
         }
         for a in &batch.assets {
-            tx.prepare_cached(
+            run(
+                tx,
                 "INSERT INTO assets (id, site_id, model, serial, location, warranty_end) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (id) DO UPDATE SET site_id = excluded.site_id, model = excluded.model, serial = excluded.serial,
                      location = excluded.location, warranty_end = excluded.warranty_end",
-                )?
-                .execute(
                 params![
                     a.id.to_string(),
                     a.site_id.to_string(),
@@ -113,8 +114,11 @@ pub(crate) fn import_in(tx: &Transaction<'_>, batch: &ImportBatch) -> Result<()>
         }
         for t in &batch.templates {
             // Templates are versioned and never change under a visit: an id arrives once.
-            tx.prepare_cached("INSERT OR IGNORE INTO templates (id, code, version, body) VALUES (?1, ?2, ?3, ?4)")?
-                .execute(params![t.id.to_string(), t.code, t.version, to_json(t)])?;
+            run(
+                tx,
+                "INSERT OR IGNORE INTO templates (id, code, version, body) VALUES (?1, ?2, ?3, ?4)",
+                params![t.id.to_string(), t.code, t.version, to_json(t)],
+            )?;
         }
         for w in &batch.work_orders {
             put_work_order(tx, w)?;
@@ -141,13 +145,12 @@ pub(crate) fn import_in(tx: &Transaction<'_>, batch: &ImportBatch) -> Result<()>
             insert_note(tx, n)?;
         }
         for (number, name, approval, price) in &batch.parts_catalog {
-            tx.prepare_cached(
+            run(
+                tx,
                 "INSERT INTO parts_catalog (part_number, name, needs_customer_approval, unit_price_cents)
                  VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (part_number) DO UPDATE SET name = excluded.name,
                      needs_customer_approval = excluded.needs_customer_approval, unit_price_cents = excluded.unit_price_cents",
-                )?
-                .execute(
                 params![number, name, approval, price],
             )?;
         }
@@ -174,7 +177,8 @@ pub(crate) fn put_work_order(tx: &Transaction<'_>, w: &WorkOrder) -> Result<()> 
         [w.number.as_str(), &names.0, &names.1, &w.contact.name, &w.contact.phone, &model, &serial, &w.symptom]
             .join("\u{1f}")
             .to_lowercase();
-    tx.prepare_cached(
+    run(
+        tx,
         "INSERT INTO work_orders (id, number, customer_id, site_id, asset_id, assignee_id, template_id, kind,
              fault_level, status, reported_at, next_due, search_text, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
@@ -183,32 +187,31 @@ pub(crate) fn put_work_order(tx: &Transaction<'_>, w: &WorkOrder) -> Result<()> 
              template_id = excluded.template_id, kind = excluded.kind, fault_level = excluded.fault_level,
              status = excluded.status, reported_at = excluded.reported_at, next_due = excluded.next_due,
              search_text = excluded.search_text, body = excluded.body",
-    )?
-    .execute(params![
-        w.id.to_string(),
-        w.number,
-        w.customer_id.to_string(),
-        w.site_id.to_string(),
-        w.asset_id.map(|id| id.to_string()),
-        w.assignee.map(|id| id.to_string()),
-        w.template_id.map(|id| id.to_string()),
-        w.kind.as_str(),
-        w.fault_level.as_str(),
-        w.status.as_str(),
-        millis(w.reported_at),
-        w.next_due().map(millis),
-        search_text,
-        to_json(w),
-    ])?;
+        params![
+            w.id.to_string(),
+            w.number,
+            w.customer_id.to_string(),
+            w.site_id.to_string(),
+            w.asset_id.map(|id| id.to_string()),
+            w.assignee.map(|id| id.to_string()),
+            w.template_id.map(|id| id.to_string()),
+            w.kind.as_str(),
+            w.fault_level.as_str(),
+            w.status.as_str(),
+            millis(w.reported_at),
+            w.next_due().map(millis),
+            search_text,
+            to_json(w),
+        ],
+    )?;
     Ok(())
 }
 
 pub(crate) fn insert_result(tx: &Transaction<'_>, r: &InspectionResult) -> Result<usize> {
-    Ok(tx.prepare_cached(
+    run(
+        tx,
         "INSERT OR IGNORE INTO inspection_results (id, work_order_id, item_key, assessment, recorded_at, supersedes, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(
         params![
             r.id.to_string(),
             r.work_order_id.to_string(),
@@ -218,14 +221,13 @@ pub(crate) fn insert_result(tx: &Transaction<'_>, r: &InspectionResult) -> Resul
             r.supersedes.map(|id| id.to_string()),
             to_json(r)
         ],
-    )?)
+    )
 }
 
 pub(crate) fn insert_fault(tx: &Transaction<'_>, f: &FaultRecord) -> Result<usize> {
-    Ok(tx.prepare_cached(
+    run(
+        tx,
         "INSERT OR IGNORE INTO fault_records (id, work_order_id, recorded_at, supersedes, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(
         params![
             f.id.to_string(),
             f.work_order_id.to_string(),
@@ -233,23 +235,23 @@ pub(crate) fn insert_fault(tx: &Transaction<'_>, f: &FaultRecord) -> Result<usiz
             f.supersedes.map(|id| id.to_string()),
             to_json(f)
         ],
-    )?)
+    )
 }
 
 pub(crate) fn insert_part(tx: &Transaction<'_>, p: &PartUsage) -> Result<usize> {
-    Ok(tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO part_usages (id, work_order_id, billing, recorded_at, supersedes, body)
+    run(
+        tx,
+        "INSERT OR IGNORE INTO part_usages (id, work_order_id, billing, recorded_at, supersedes, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
+        params![
             p.id.to_string(),
             p.work_order_id.to_string(),
             p.billing.name(),
             millis(p.recorded_at),
             p.supersedes.map(|id| id.to_string()),
             to_json(p)
-        ])?)
+        ],
+    )
 }
 
 pub(crate) fn insert_blob(
@@ -258,19 +260,18 @@ pub(crate) fn insert_blob(
     bytes: &[u8],
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
-    tx.prepare_cached("INSERT OR IGNORE INTO blobs (id, bytes, created_at) VALUES (?1, ?2, ?3)")?.execute(params![
-        id.as_str(),
-        bytes,
-        millis(now)
-    ])?;
+    run(
+        tx,
+        "INSERT OR IGNORE INTO blobs (id, bytes, created_at) VALUES (?1, ?2, ?3)",
+        params![id.as_str(), bytes, millis(now)],
+    )?;
     Ok(())
 }
 
 pub(crate) fn insert_photo(tx: &Transaction<'_>, p: &Photo) -> Result<usize> {
-    Ok(tx.prepare_cached(
+    run(
+        tx,
         "INSERT OR IGNORE INTO photos (work_order_id, blob_id, item_key, taken_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(
         params![
             p.work_order_id.to_string(),
             p.blob.as_str(),
@@ -278,28 +279,29 @@ pub(crate) fn insert_photo(tx: &Transaction<'_>, p: &Photo) -> Result<usize> {
             millis(p.taken_at),
             to_json(p)
         ],
-    )?)
+    )
 }
 
 pub(crate) fn insert_sign_off(tx: &Transaction<'_>, s: &SignOff) -> Result<usize> {
-    Ok(tx.prepare_cached(
+    run(
+        tx,
         "INSERT OR IGNORE INTO sign_offs (id, work_order_id, satisfaction, signed_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(
         params![s.id.to_string(), s.work_order_id.to_string(), s.satisfaction.get(), millis(s.signed_at), to_json(s)],
-    )?)
+    )
 }
 
 pub(crate) fn insert_corrective_request(tx: &Transaction<'_>, r: &CorrectiveRequest) -> Result<usize> {
-    Ok(tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO corrective_requests (id, work_order_id, requested_at, body) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![r.id.to_string(), r.work_order_id.to_string(), millis(r.requested_at), to_json(r)])?)
+    run(
+        tx,
+        "INSERT OR IGNORE INTO corrective_requests (id, work_order_id, requested_at, body) VALUES (?1, ?2, ?3, ?4)",
+        params![r.id.to_string(), r.work_order_id.to_string(), millis(r.requested_at), to_json(r)],
+    )
 }
 
 pub(crate) fn insert_note(tx: &Transaction<'_>, n: &Note) -> Result<usize> {
-    Ok(tx
-        .prepare_cached("INSERT OR IGNORE INTO notes (id, work_order_id, written_at, body) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![n.id.to_string(), n.work_order_id.to_string(), millis(n.written_at), to_json(n)])?)
+    run(
+        tx,
+        "INSERT OR IGNORE INTO notes (id, work_order_id, written_at, body) VALUES (?1, ?2, ?3, ?4)",
+        params![n.id.to_string(), n.work_order_id.to_string(), millis(n.written_at), to_json(n)],
+    )
 }
