@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordSync } from '$lib/bindings/RecordSync';
-import { isVisitEntity, recordState, stateCounts, valueFields } from './sync-state';
+import { isVisitEntity, recordState, stateCounts } from './sync-state';
 
 const states: RecordSync[] = [
   { entity: 'inspection_result', entity_id: 'r1', state: 'local_only' },
@@ -32,21 +32,5 @@ describe('recordState', () => {
     expect(isVisitEntity('part_usage')).toBe(true);
     expect(isVisitEntity('corrective_request')).toBe(true);
     expect(isVisitEntity('customer')).toBe(false);
-  });
-});
-
-describe('valueFields', () => {
-  it('lists an object field by field, nested values as JSON', () => {
-    expect(valueFields({ item_key: 'k', answer: { type: 'check', value: 'normal' }, note: null, n: 3 })).toEqual([
-      { name: 'item_key', value: 'k' },
-      { name: 'answer', value: '{"type":"check","value":"normal"}' },
-      { name: 'note', value: '' },
-      { name: 'n', value: '3' },
-    ]);
-  });
-
-  it('shows anything else as one unnamed line', () => {
-    expect(valueFields('arrive')).toEqual([{ name: '', value: 'arrive' }]);
-    expect(valueFields(null)).toEqual([]);
   });
 });

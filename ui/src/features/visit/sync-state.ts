@@ -45,30 +45,3 @@ export function stateCounts(
   for (const id of ids) counts[recordState(states, entity, id)] += 1;
   return counts;
 }
-
-export interface ValueField {
-  name: string;
-  value: string;
-}
-
-/**
- * A conflict's recorded value as name–value lines: an object's fields in order, nested values
- * as compact JSON, anything else as one line without a name.
- */
-export function valueFields(value: unknown): ValueField[] {
-  const text = (field: unknown): string => {
-    if (field === null || field === undefined) return '';
-    if (typeof field === 'string') return field;
-    if (typeof field === 'number' || typeof field === 'boolean') return String(field);
-    try {
-      return JSON.stringify(field) ?? String(field);
-    } catch {
-      return String(field);
-    }
-  };
-  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    return Object.entries(value).map(([name, field]) => ({ name, value: text(field) }));
-  }
-  if (value === null || value === undefined) return [];
-  return [{ name: '', value: text(value) }];
-}

@@ -3,7 +3,6 @@
 import type { BackendError } from '$lib/backend';
 import type { PartBilling } from '$lib/bindings/PartBilling';
 import { formatMoneyCents, t } from '$lib/i18n';
-import { isVisitEntity } from './sync-state';
 
 /**
  * A backend error as text: the backend's own message, which tells the user what to do; only
@@ -20,9 +19,4 @@ export function billingLabel(billing: PartBilling): string {
   return billing.type === 'paid'
     ? t('part_billing.paid', { price: formatMoneyCents(billing.unit_price_cents) })
     : t(`part_billing.${billing.type}`);
-}
-
-/** What kind of record a sync entity name is, in words; an unknown name as it is. */
-export function entityLabel(entity: string): string {
-  return isVisitEntity(entity) ? t(`visit.entity.${entity}`) : entity;
 }
