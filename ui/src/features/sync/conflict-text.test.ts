@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChecklistTemplate } from '$lib/bindings/ChecklistTemplate';
-import { conflictHeading, describeConflict, itemLabel, SUMMARY_LIMIT, workOrdersNeedingTemplate } from './conflict-text';
+import { itemLabel } from '../work-orders/checklist-text';
+import { conflictHeading, describeConflict, SUMMARY_LIMIT, workOrdersNeedingTemplate } from './conflict-text';
 
 const shanghai = { timeZone: 'Asia/Shanghai' };
 
@@ -78,7 +79,7 @@ describe('a conflict in words', () => {
 
   it('falls back to the item key without the template', () => {
     expect(describeConflict('en', conflict('inspection_result', answer)).summary).toBe("Answer to 'listen.fan': Normal");
-    expect(itemLabel('zh-CN', template, 'unknown.item')).toBe('unknown.item');
+    expect(itemLabel(template, 'unknown.item', 'zh-CN')).toBe('unknown.item');
   });
 
   it('shows a reading with the unit the template gives', () => {

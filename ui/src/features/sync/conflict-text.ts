@@ -3,11 +3,14 @@
 // the time it was recorded (the card shows it once); the raw value stays available to a
 // "details" disclosure for support.
 
+import type { Answer } from '$lib/bindings/Answer';
 import type { ChecklistTemplate } from '$lib/bindings/ChecklistTemplate';
 import type { ConflictView } from '$lib/bindings/ConflictView';
 import type { Locale } from '$lib/bindings/Locale';
+import type { PartBilling } from '$lib/bindings/PartBilling';
 import { formatDateTime, formatMoneyCents, formatNumber, pickBilingual, translate, type ZoneOption } from '$lib/i18n/format';
 import type { MessageArgs, MessageKey } from '$lib/i18n/messages';
+import { describeAnswer, itemLabel } from '../work-orders/checklist-text';
 import { describeChange, statusActionOf } from './changes';
 
 /** One labelled value of the change, in words. */
@@ -57,12 +60,6 @@ export function conflictHeading(locale: Locale, code: string): string {
   return translate(locale, key);
 }
 
-/** A checklist item's label from the template, or its key when the template does not have it. */
-export function itemLabel(locale: Locale, template: ChecklistTemplate | null | undefined, key: string): string {
-  const item = template?.items.find((candidate) => candidate.key === key);
-  return item ? pickBilingual(locale, item.label) : key;
-}
-
 const outcomes = ['normal', 'abnormal', 'not_applicable'] as const;
 
 function outcomeText(locale: Locale, value: unknown): string | null {
@@ -71,36 +68,49 @@ function outcomeText(locale: Locale, value: unknown): string | null {
     : null;
 }
 
-/** A recorded answer in words, with the reading's unit when the template gives it. */
-function answerText(locale: Locale, answer: unknown, template: ChecklistTemplate | null | undefined, key: string): string {
-  const fields = fieldsOf(answer);
+/** `value` as an answer, when it is one. */
+function asAnswer(value: unknown): Answer | null {
+  const fields = fieldsOf(value);
   switch (fields.type) {
     case 'check':
-      return outcomeText(locale, fields.value) ?? translate(locale, 'common.not_set');
-    case 'reading': {
-      if (typeof fields.value !== 'number') return translate(locale, 'common.not_set');
-      const kind = template?.items.find((item) => item.key === key)?.kind;
-      const value = formatNumber(locale, fields.value);
-      return kind?.type === 'reading' && kind.unit.trim() !== ''
-        ? translate(locale, 'answer.reading', { value, unit: kind.unit })
-        : value;
-    }
+      return typeof fields.value === 'string' && (outcomes as readonly string[]).includes(fields.value) ? (fields as Answer) : null;
+    case 'reading':
+      return typeof fields.value === 'number' ? (fields as Answer) : null;
     case 'text':
-      return text(fields.value) || translate(locale, 'common.not_set');
+      return typeof fields.value === 'string' ? (fields as Answer) : null;
     case 'photo_attached':
-      return translate(locale, 'answer.photo_attached');
+      return fields as Answer;
     default:
-      return translate(locale, 'common.not_set');
+      return null;
   }
 }
 
-function billingText(locale: Locale, billing: unknown): string | null {
-  const fields = fieldsOf(billing);
-  if (fields.type === 'warranty' || fields.type === 'contract') return translate(locale, `part_billing.${fields.type}`);
-  if (fields.type === 'paid' && typeof fields.unit_price_cents === 'number') {
-    return translate(locale, 'part_billing.paid', { price: formatMoneyCents(locale, fields.unit_price_cents) });
-  }
+/** A recorded answer in words, with the reading's unit when the template gives it. */
+function answerText(locale: Locale, value: unknown, template: ChecklistTemplate | null | undefined, key: string): string {
+  const answer = asAnswer(value);
+  const kind = template?.items.find((item) => item.key === key)?.kind;
+  const shown = answer ? describeAnswer(answer, kind, locale).trim() : '';
+  return shown || translate(locale, 'common.not_set');
+}
+
+/** `value` as a part's billing, when it is one. */
+function asBilling(value: unknown): PartBilling | null {
+  const fields = fieldsOf(value);
+  if (fields.type === 'warranty' || fields.type === 'contract') return fields as PartBilling;
+  if (fields.type === 'paid' && typeof fields.unit_price_cents === 'number') return fields as PartBilling;
   return null;
+}
+
+/**
+ * The billing in words, as `billingLabel` (visit-text) words it but in `locale`: that helper
+ * speaks only the UI's current language.
+ */
+function billingText(locale: Locale, value: unknown): string | null {
+  const billing = asBilling(value);
+  if (billing === null) return null;
+  return billing.type === 'paid'
+    ? translate(locale, 'part_billing.paid', { price: formatMoneyCents(locale, billing.unit_price_cents) })
+    : translate(locale, `part_billing.${billing.type}`);
 }
 
 const levels = ['critical', 'major', 'minor'] as const;
@@ -125,12 +135,13 @@ export function describeConflict(
   const when = (label: string, instant: unknown) => {
     if (typeof instant === 'string' && !Number.isNaN(Date.parse(instant))) add(label, formatDateTime(locale, instant, zone));
   };
-  let summary = describeChange(locale, conflict.entity, conflict.local_value);
+  /** The summary when the values give one; otherwise `describeChange` words the change. */
+  let summary: string | null = null;
 
   switch (conflict.entity) {
     case 'inspection_result': {
       const key = text(value.item_key);
-      const item = itemLabel(locale, template, key);
+      const item = itemLabel(template, key, locale);
       const answer = answerText(locale, value.answer, template, key);
       summary = translate(locale, 'conflict.summary.answer', { item, answer: short(answer) });
       add(tr('conflict.field.item'), item);
@@ -181,7 +192,7 @@ export function describeConflict(
     case 'photo': {
       const key = text(value.item_key);
       if (key) {
-        const item = itemLabel(locale, template, key);
+        const item = itemLabel(template, key, locale);
         summary = translate(locale, 'conflict.summary.photo', { item });
         add(tr('conflict.field.item'), item);
       }
@@ -210,7 +221,7 @@ export function describeConflict(
       add(tr('conflict.field.symptom'), symptom);
       add(tr('conflict.field.level'), level);
       const key = text(value.item_key);
-      if (key) add(tr('conflict.field.from_item'), itemLabel(locale, template, key));
+      if (key) add(tr('conflict.field.from_item'), itemLabel(template, key, locale));
       break;
     }
     case 'work_order': {
@@ -222,7 +233,11 @@ export function describeConflict(
       break;
   }
 
-  return { summary, heading: conflictHeading(locale, conflict.code), facts };
+  return {
+    summary: summary ?? describeChange(locale, conflict.entity, conflict.local_value),
+    heading: conflictHeading(locale, conflict.code),
+    facts,
+  };
 }
 
 /** The work orders whose conflicts name checklist items, so their templates are worth loading. */

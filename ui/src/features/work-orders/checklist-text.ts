@@ -3,8 +3,10 @@
 import type { Answer } from '$lib/bindings/Answer';
 import type { ChecklistTemplate } from '$lib/bindings/ChecklistTemplate';
 import type { ItemKind } from '$lib/bindings/ItemKind';
+import type { Locale } from '$lib/bindings/Locale';
 import type { Missing } from '$lib/bindings/Missing';
-import { formatNumber, pick, t } from '$lib/i18n';
+import { currentLocale, formatNumber, t } from '$lib/i18n';
+import * as format from '$lib/i18n/format';
 
 /** "Reading in °C, 0 to 45", "Normal / abnormal check", … */
 export function describeItemKind(kind: ItemKind): string {
@@ -27,34 +29,48 @@ export function describeItemKind(kind: ItemKind): string {
   }
 }
 
-/** An answer as text; a reading carries the unit of its item. */
-export function describeAnswer(answer: Answer, kind: ItemKind): string {
+/**
+ * An answer as text; a reading carries the unit of its item (none when `kind` is unknown).
+ * In the UI's language unless `locale` is given.
+ */
+export function describeAnswer(answer: Answer, kind: ItemKind | null | undefined, locale: Locale = currentLocale()): string {
   switch (answer.type) {
     case 'check':
-      return t(`answer.${answer.value}`);
+      return format.translate(locale, `answer.${answer.value}`);
     case 'reading':
-      return t('answer.reading', {
-        value: formatNumber(answer.value),
-        unit: kind.type === 'reading' ? kind.unit : '',
-      }).trim();
+      return format
+        .translate(locale, 'answer.reading', {
+          value: format.formatNumber(locale, answer.value),
+          unit: kind?.type === 'reading' ? kind.unit.trim() : '',
+        })
+        .trim();
     case 'text':
       return answer.value;
     case 'photo_attached':
-      return t('answer.photo_attached');
+      return format.translate(locale, 'answer.photo_attached');
   }
+}
+
+/**
+ * A checklist item's label from the template, or its key when the template does not have it.
+ * In the UI's language unless `locale` is given.
+ */
+export function itemLabel(
+  template: ChecklistTemplate | null | undefined,
+  key: string,
+  locale: Locale = currentLocale(),
+): string {
+  const item = template?.items.find((candidate) => candidate.key === key);
+  return item ? format.pickBilingual(locale, item.label) : key;
 }
 
 /** What still blocks completion, naming the item by its label rather than its key. */
 export function describeMissing(missing: Missing, template: ChecklistTemplate | null): string {
-  const labelOf = (key: string) => {
-    const item = template?.items.find((candidate) => candidate.key === key);
-    return item ? pick(item.label) : key;
-  };
   switch (missing.type) {
     case 'required_item':
-      return t('missing.required_item', { item: labelOf(missing.key) });
+      return t('missing.required_item', { item: itemLabel(template, missing.key) });
     case 'photo_for_item':
-      return t('missing.photo_for_item', { item: labelOf(missing.key) });
+      return t('missing.photo_for_item', { item: itemLabel(template, missing.key) });
     case 'sign_off':
       return t('missing.sign_off');
     case 'fault_record':

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { summary } from './fixtures';
 import type { DueInfo } from '$lib/bindings/DueInfo';
 import {
-  dayView,
+  dayView as dayViewBefore,
   endOfLocalDay,
   groupRows,
   inView,
@@ -11,6 +11,11 @@ import {
   toggled,
   type ListRow,
 } from './list-rows';
+
+/** The view of `order` on the local day of `now`. */
+function dayView(order: Parameters<typeof dayViewBefore>[0], now: number | Date) {
+  return dayViewBefore(order, endOfLocalDay(now));
+}
 
 function shape(rows: ListRow[]): string[] {
   return rows.map((row) => (row.type === 'group' ? `[${row.status} ${row.count}]` : row.order.id));
@@ -154,10 +159,10 @@ describe('inView', () => {
     summary({ id: 'closed', status: 'completed' }),
     summary({ id: 'cancelled', status: 'cancelled' }),
   ];
-  const ids = (view: (typeof listViews)[number]) => inView(items, view, now).map((order) => order.id);
+  const ids = (view: (typeof listViews)[number]) => inView(items, view, endOfLocalDay(now)).map((order) => order.id);
 
   it('keeps every order, in the same array, for all', () => {
-    expect(inView(items, 'all', now)).toBe(items);
+    expect(inView(items, 'all', endOfLocalDay(now))).toBe(items);
   });
 
   it('splits the open orders into today and upcoming, keeping the given (nearest deadline) order', () => {
@@ -172,7 +177,7 @@ describe('inView', () => {
   });
 
   it('groups the orders of a view by status as the whole list does', () => {
-    expect(shape(groupRows(inView(items, 'today', now)))).toEqual([
+    expect(shape(groupRows(inView(items, 'today', endOfLocalDay(now))))).toEqual([
       '[on_site 1]', 'site',
       '[assigned 2]', 'overdue', 'scheduled',
       '[new 1]', 'today',

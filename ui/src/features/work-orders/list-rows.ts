@@ -71,7 +71,13 @@ export function endOfLocalDay(now: number | Date): number {
   return new Date(day.getFullYear(), day.getMonth(), day.getDate() + 1).getTime();
 }
 
-function viewBefore(order: WorkOrderSummary, endOfToday: number): DayView {
+/**
+ * Where a work order belongs on the day that ends at `endOfToday` (see `endOfLocalDay`).
+ * Done: completed, approved or cancelled. Today: an open order that is under way (en route,
+ * on site), or whose nearest deadline or appointment falls before the end of today, overdue
+ * and missed ones included. Upcoming: every other open order.
+ */
+export function dayView(order: WorkOrderSummary, endOfToday: number): DayView {
   if (closedStatuses.has(order.status)) return 'done';
   if (underwayStatuses.has(order.status)) return 'today';
   // NaN (no deadline, no appointment) compares false, so such an order is upcoming.
@@ -80,21 +86,10 @@ function viewBefore(order: WorkOrderSummary, endOfToday: number): DayView {
   return 'upcoming';
 }
 
-/**
- * Where a work order belongs on the day of `now` (device local time). Done: completed,
- * approved or cancelled. Today: an open order that is under way (en route, on site), or whose
- * nearest deadline or appointment falls before the end of today, overdue and missed ones
- * included. Upcoming: every other open order.
- */
-export function dayView(order: WorkOrderSummary, now: number | Date): DayView {
-  return viewBefore(order, endOfLocalDay(now));
-}
-
-/** The orders of `items` in `view` on the day of `now`, in their given order. */
-export function inView(items: readonly WorkOrderSummary[], view: ListView, now: number | Date): readonly WorkOrderSummary[] {
+/** The orders of `items` in `view` on the day that ends at `endOfToday`, in their given order. */
+export function inView(items: readonly WorkOrderSummary[], view: ListView, endOfToday: number): readonly WorkOrderSummary[] {
   if (view === 'all') return items;
-  const endOfToday = endOfLocalDay(now);
-  return items.filter((order) => viewBefore(order, endOfToday) === view);
+  return items.filter((order) => dayView(order, endOfToday) === view);
 }
 
 /** Adds `value` to the set if absent, removes it if present; returns a new array. */

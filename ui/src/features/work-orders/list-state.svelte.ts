@@ -32,7 +32,7 @@ class WorkOrderListState {
   viewItems = $derived.by<readonly WorkOrderSummary[]>(() => {
     const items = this.result?.items ?? [];
     // `all` reads no clock: a day turning over leaves that view alone.
-    return this.view === 'all' ? items : inView(items, this.view, this.endOfToday - 1);
+    return this.view === 'all' ? items : inView(items, this.view, this.endOfToday);
   });
   rows = $derived<ListRow[]>(this.result ? groupRows(this.viewItems) : []);
   loading = $state(false);
