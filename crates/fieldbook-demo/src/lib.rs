@@ -278,7 +278,10 @@ pub fn generate(options: &DemoOptions) -> DemoData {
             reported_by: "客服热线 400-800-1234".into(),
             reported_at,
             assignee: Some(technicians[n % technicians.len()].id),
-            scheduled_for: None,
+            // Planned work is booked with the customer: an appointment one to three days after it
+            // was raised (from `n`, so the random sequence and the rest of the data stay as they were).
+            scheduled_for: (status.is_open() && matches!(kind, WorkOrderKind::Patrol | WorkOrderKind::Maintenance))
+                .then(|| reported_at + Duration::hours(24 + (n % 48) as i64)),
             billing: if asset.in_warranty_on(reported_at.date_naive()) {
                 BillingBasis::Warranty
             } else if n % 2 == 0 {

@@ -18,7 +18,7 @@ use fieldbook_domain::{InvalidInput, RuleViolation};
 use rusqlite::Connection;
 use thiserror::Error;
 
-pub use queries::{ListQuery, OutboxEntry, WorkOrderRow};
+pub use queries::{DayView, LIST_ORDER, ListPage, ListQuery, OutboxEntry, WorkOrderRow};
 pub use reference::ImportBatch;
 pub use sync::{Acknowledgement, Conflict, PulledChange, PulledRecord};
 pub use writes::{NewAnswer, StatusChange};

@@ -11,14 +11,58 @@ use crate::codec::{from_json, from_millis, parse};
 use crate::writes::load_work_order;
 use crate::{Result, Store};
 
-/// Filters of the work-order list.
+/// Filters of the work-order list, and which page of it to read.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
     /// Case-insensitive substring of number, customer, site, contact, asset or symptom.
     pub search: Option<String>,
     pub statuses: Vec<WorkOrderStatus>,
     pub kinds: Vec<WorkOrderKind>,
+    /// Only the work orders of one day view, for the day that ends at the given instant (the
+    /// device's local midnight, which only the UI knows).
+    pub day: Option<(DayView, DateTime<Utc>)>,
+    /// Rows skipped before the page, in list order.
+    pub offset: u32,
     pub limit: u32,
+}
+
+/// The list's views of a technician's day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayView {
+    /// Open work that is under way (en route, on site) or due or scheduled before the day ends,
+    /// overdue and missed included.
+    Today,
+    /// Every other open work order.
+    Upcoming,
+    /// Completed, approved or cancelled.
+    Done,
+}
+
+/// The order of the list's status groups: the work in hand first, what needs attention next,
+/// finished work last. Within a group, nearest deadline first.
+pub const LIST_ORDER: [WorkOrderStatus; 8] = [
+    WorkOrderStatus::OnSite,
+    WorkOrderStatus::EnRoute,
+    WorkOrderStatus::Assigned,
+    WorkOrderStatus::New,
+    WorkOrderStatus::Returned,
+    WorkOrderStatus::Completed,
+    WorkOrderStatus::Approved,
+    WorkOrderStatus::Cancelled,
+];
+
+/// One page of the list with how many match in each status group (in `LIST_ORDER`, empty
+/// groups left out); the page's rows are in the same order, groups first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPage {
+    pub rows: Vec<WorkOrderRow>,
+    pub groups: Vec<(WorkOrderStatus, u32)>,
+}
+
+impl ListPage {
+    pub fn total(&self) -> u32 {
+        self.groups.iter().map(|(_, count)| count).sum()
+    }
 }
 
 /// A work order with the names the list and detail screens show beside it.
@@ -54,10 +98,11 @@ pub struct OutboxEntry {
 const OUTBOX_SELECT: &str = "SELECT seq, mutation_id, entity, entity_id, work_order_id, op, payload, created_at,
                                      sent_at, hlc FROM outbox";
 
-const ROW_SELECT: &str = "
+const ROW_COLUMNS: &str = "
     SELECT w.body, c.name, c.address, s.name, s.address,
-           a.id, a.site_id, a.model, a.serial, a.location, a.warranty_end, u.name
-    FROM work_orders w
+           a.id, a.site_id, a.model, a.serial, a.location, a.warranty_end, u.name";
+
+const ROW_JOINS: &str = "
     JOIN customers c ON c.id = w.customer_id
     JOIN sites s ON s.id = w.site_id
     LEFT JOIN assets a ON a.id = w.asset_id
@@ -97,6 +142,67 @@ fn decode_row(raw: RawRow) -> Result<WorkOrderRow> {
     })
 }
 
+/// The WHERE clause of a list query and its arguments.
+fn list_filter(query: &ListQuery) -> (String, Vec<Value>) {
+    let mut clauses = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(search) = query.search.as_deref().filter(|s| !s.trim().is_empty()) {
+        clauses.push("w.search_text LIKE ? ESCAPE '\\'".to_owned());
+        args.push(Value::Text(like_pattern(search)));
+    }
+    for (column, values) in [
+        ("w.status", query.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+        ("w.kind", query.kinds.iter().map(|k| k.as_str()).collect()),
+    ] {
+        if !values.is_empty() {
+            clauses.push(format!("{column} IN ({})", vec!["?"; values.len()].join(", ")));
+            args.extend(values.into_iter().map(|v| Value::Text(v.to_owned())));
+        }
+    }
+    if let Some((view, day_ends)) = query.day {
+        let statuses = |keep: fn(WorkOrderStatus) -> bool| {
+            let listed: Vec<String> =
+                WorkOrderStatus::ALL.iter().filter(|s| keep(**s)).map(|s| format!("'{}'", s.as_str())).collect();
+            listed.join(", ")
+        };
+        let underway = statuses(is_underway);
+        let waiting = statuses(|s| s.is_open() && !is_underway(s));
+        let ends = Value::Integer(day_ends.timestamp_millis());
+        match view {
+            DayView::Today => {
+                clauses.push(format!(
+                    "(w.status IN ({underway}) OR (w.status IN ({waiting}) AND (w.next_due < ? OR w.scheduled_for < ?)))"
+                ));
+                args.extend([ends.clone(), ends]);
+            }
+            DayView::Upcoming => {
+                clauses.push(format!(
+                    "(w.status IN ({waiting}) AND NOT (COALESCE(w.next_due < ?, 0) OR COALESCE(w.scheduled_for < ?, 0)))"
+                ));
+                args.extend([ends.clone(), ends]);
+            }
+            DayView::Done => clauses.push(format!("w.status IN ({})", statuses(|s| !s.is_open()))),
+        }
+    }
+    let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
+    (filter, args)
+}
+
+/// En route or on site: the technician is on it today whatever its deadlines say.
+fn is_underway(status: WorkOrderStatus) -> bool {
+    matches!(status, WorkOrderStatus::EnRoute | WorkOrderStatus::OnSite)
+}
+
+/// A work order's place among the status groups (`LIST_ORDER`), as SQL.
+fn rank_sql() -> String {
+    let cases: String = LIST_ORDER
+        .iter()
+        .enumerate()
+        .map(|(rank, status)| format!(" WHEN '{}' THEN {rank}", status.as_str()))
+        .collect();
+    format!("CASE w.status{cases} END")
+}
+
 /// Escapes LIKE's wildcards so that a search for "50%" means the text "50%".
 fn like_pattern(search: &str) -> String {
     let mut pattern = String::with_capacity(search.len() + 2);
@@ -112,43 +218,63 @@ fn like_pattern(search: &str) -> String {
 }
 
 impl Store {
-    /// Work orders matching `query`, nearest deadline first (closed ones last, newest first),
-    /// and how many matched in all.
+    /// Work orders matching `query` in list order (see `LIST_ORDER`), and how many matched in
+    /// all.
     pub fn list_work_orders(&self, query: &ListQuery) -> Result<(Vec<WorkOrderRow>, u32)> {
-        let mut clauses = Vec::new();
-        let mut args: Vec<Value> = Vec::new();
-        if let Some(search) = query.search.as_deref().filter(|s| !s.trim().is_empty()) {
-            clauses.push("w.search_text LIKE ? ESCAPE '\\'".to_owned());
-            args.push(Value::Text(like_pattern(search)));
-        }
-        for (column, values) in [
-            ("w.status", query.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
-            ("w.kind", query.kinds.iter().map(|k| k.as_str()).collect()),
-        ] {
-            if !values.is_empty() {
-                clauses.push(format!("{column} IN ({})", vec!["?"; values.len()].join(", ")));
-                args.extend(values.into_iter().map(|v| Value::Text(v.to_owned())));
+        let page = self.list_page(query)?;
+        let total = page.total();
+        Ok((page.rows, total))
+    }
+
+    /// One page of the work-order list: `query.limit` rows from `query.offset` on, in status
+    /// group order (`LIST_ORDER`), then nearest deadline first (closed ones newest first), with
+    /// how many match in each group. Only the page's ids are sorted over the whole table; the
+    /// rows themselves are read for the page alone.
+    pub fn list_page(&self, query: &ListQuery) -> Result<ListPage> {
+        let (filter, mut args) = list_filter(query);
+        let mut counts = self
+            .conn
+            .prepare_cached(&format!("SELECT w.status, COUNT(*) FROM work_orders w {filter} GROUP BY w.status"))?;
+        let counted = counts
+            .query_map(params_from_iter(args.iter()), |row| Ok((row.get::<_, String>(0)?, row.get::<_, u32>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut groups = Vec::with_capacity(counted.len());
+        for status in LIST_ORDER {
+            if let Some((_, count)) = counted.iter().find(|(s, _)| s == status.as_str()) {
+                groups.push((status, *count));
             }
         }
-        let filter = if clauses.is_empty() { String::new() } else { format!("WHERE {}", clauses.join(" AND ")) };
-        let total: u32 = self.conn.query_row(
-            &format!("SELECT COUNT(*) FROM work_orders w {filter}"),
-            params_from_iter(args.iter()),
-            |row| row.get(0),
-        )?;
-        args.push(Value::Integer(i64::from(query.limit)));
-        let sql = format!("{ROW_SELECT} {filter} ORDER BY w.next_due IS NULL, w.next_due, w.reported_at DESC LIMIT ?");
-        let mut statement = self.conn.prepare_cached(&sql)?;
-        let raw =
-            statement.query_map(params_from_iter(args.iter()), read_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-        let rows = raw.into_iter().map(decode_row).collect::<Result<Vec<_>>>()?;
-        Ok((rows, total))
+        let mut rows = Vec::new();
+        if query.limit > 0 && groups.iter().any(|(_, count)| *count > 0) {
+            args.extend([Value::Integer(i64::from(query.limit)), Value::Integer(i64::from(query.offset))]);
+            let ids_sql = format!(
+                "SELECT json_group_array(id) FROM (SELECT w.id FROM work_orders w {filter}
+                 ORDER BY {rank}, w.next_due IS NULL, w.next_due, w.reported_at DESC, w.id LIMIT ? OFFSET ?)",
+                rank = rank_sql(),
+            );
+            let ids: String =
+                self.conn.prepare_cached(&ids_sql)?.query_row(params_from_iter(args.iter()), |row| row.get(0))?;
+            let rows_sql = format!(
+                "{ROW_COLUMNS} FROM json_each(?1) p JOIN work_orders w ON w.id = p.value {ROW_JOINS} ORDER BY p.key"
+            );
+            let raw = self
+                .conn
+                .prepare_cached(&rows_sql)?
+                .query_map([ids], read_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows = raw.into_iter().map(decode_row).collect::<Result<Vec<_>>>()?;
+        }
+        Ok(ListPage { rows, groups })
     }
 
     pub fn work_order_row(&self, id: WorkOrderId) -> Result<WorkOrderRow> {
         let raw = self
             .conn
-            .query_row(&format!("{ROW_SELECT} WHERE w.id = ?1"), [id.to_string()], read_row)
+            .query_row(
+                &format!("{ROW_COLUMNS} FROM work_orders w {ROW_JOINS} WHERE w.id = ?1"),
+                [id.to_string()],
+                read_row,
+            )
             .optional()?
             .ok_or_else(|| crate::StoreError::NotFound { what: "work order", id: id.to_string() })?;
         decode_row(raw)

@@ -180,13 +180,13 @@ pub(crate) fn put_work_order(tx: &Transaction<'_>, w: &WorkOrder) -> Result<()> 
     run(
         tx,
         "INSERT INTO work_orders (id, number, customer_id, site_id, asset_id, assignee_id, template_id, kind,
-             fault_level, status, reported_at, next_due, search_text, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             fault_level, status, reported_at, next_due, scheduled_for, search_text, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
          ON CONFLICT (id) DO UPDATE SET number = excluded.number, customer_id = excluded.customer_id,
              site_id = excluded.site_id, asset_id = excluded.asset_id, assignee_id = excluded.assignee_id,
              template_id = excluded.template_id, kind = excluded.kind, fault_level = excluded.fault_level,
              status = excluded.status, reported_at = excluded.reported_at, next_due = excluded.next_due,
-             search_text = excluded.search_text, body = excluded.body",
+             scheduled_for = excluded.scheduled_for, search_text = excluded.search_text, body = excluded.body",
         params![
             w.id.to_string(),
             w.number,
@@ -200,6 +200,7 @@ pub(crate) fn put_work_order(tx: &Transaction<'_>, w: &WorkOrder) -> Result<()> 
             w.status.as_str(),
             millis(w.reported_at),
             w.next_due().map(millis),
+            w.scheduled_for.map(millis),
             search_text,
             to_json(w),
         ],

@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6)])
 }
 
 /// Times are Unix milliseconds (UTC); ids are UUID text; bodies are the domain record as JSON,
@@ -234,6 +234,16 @@ CREATE TABLE corrective_requests (
     body          TEXT NOT NULL
 ) STRICT;
 CREATE INDEX corrective_requests_by_work_order ON corrective_requests (work_order_id, requested_at);
+"#;
+
+/// The appointment, so the list's day views (today, upcoming) are answered by the store and the
+/// list can be read a page at a time. Filled from the kept bodies (julianday keeps fractions of
+/// a second).
+const V6: &str = r#"
+ALTER TABLE work_orders ADD COLUMN scheduled_for INTEGER;
+UPDATE work_orders
+   SET scheduled_for = CAST(round((julianday(json_extract(body, '$.scheduled_for')) - 2440587.5) * 86400000) AS INTEGER)
+ WHERE json_extract(body, '$.scheduled_for') IS NOT NULL;
 "#;
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use fieldbook_demo::{DemoOptions, generate};
 use fieldbook_domain::*;
-use fieldbook_store::{ListQuery, NewAnswer, Store, StoreError};
+use fieldbook_store::{DayView, LIST_ORDER, ListQuery, NewAnswer, Store, StoreError};
 
 fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-22T10:00:00+08:00").unwrap().with_timezone(&Utc)
@@ -49,24 +49,89 @@ fn pragmas_make_every_commit_durable() {
 }
 
 #[test]
-fn the_list_is_sorted_by_nearest_deadline_with_closed_work_last() {
+fn the_list_is_grouped_by_status_then_sorted_by_nearest_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let (store, data) = demo_store(&dir, 600);
-    let (rows, total) = store.list_work_orders(&all(10_000)).unwrap();
-    assert_eq!(total as usize, data.for_technician(data.technicians[0].id).work_orders.len());
-    assert_eq!(rows.len(), total as usize);
-    let dues: Vec<_> = rows.iter().map(|r| r.work_order.next_due()).collect();
-    let open = dues.iter().take_while(|d| d.is_some()).count();
-    assert!(open > 0 && open < rows.len(), "the demo has open and closed work");
-    assert!(dues[open..].iter().all(Option::is_none), "closed work orders come last");
-    assert!(dues[..open].windows(2).all(|w| w[0] <= w[1]), "open ones by nearest deadline");
-    for row in &rows[..open] {
-        assert!(row.work_order.status.is_open());
+    let page = store.list_page(&all(10_000)).unwrap();
+    let rows = &page.rows;
+    assert_eq!(page.total() as usize, data.for_technician(data.technicians[0].id).work_orders.len());
+    assert_eq!(rows.len(), page.total() as usize);
+    // The groups come in LIST_ORDER, none empty, and the rows follow them.
+    let ranks: Vec<usize> =
+        page.groups.iter().map(|(status, _)| LIST_ORDER.iter().position(|s| s == status).unwrap()).collect();
+    assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{:?}", page.groups);
+    assert!(page.groups.len() >= 3 && page.groups.iter().all(|(_, count)| *count > 0), "{:?}", page.groups);
+    let mut at = 0;
+    for (status, count) in &page.groups {
+        let group = &rows[at..at + *count as usize];
+        assert!(group.iter().all(|r| r.work_order.status == *status), "{status:?}");
+        let dues: Vec<_> = group.iter().map(|r| r.work_order.next_due()).collect();
+        if status.is_open() {
+            // A returned visit has met its deadlines; such orders follow the ones still due.
+            let key = |due: &Option<chrono::DateTime<chrono::Utc>>| (due.is_none(), *due);
+            assert!(dues.windows(2).all(|w| key(&w[0]) <= key(&w[1])), "{status:?} by nearest deadline");
+        } else {
+            assert!(dues.iter().all(Option::is_none));
+            assert!(
+                group.windows(2).all(|w| w[0].work_order.reported_at >= w[1].work_order.reported_at),
+                "newest first"
+            );
+        }
+        at += *count as usize;
     }
-    let (limited, total_again) = store.list_work_orders(&all(5)).unwrap();
-    assert_eq!(limited.len(), 5);
-    assert_eq!(total_again, total);
-    assert_eq!(limited[0].work_order.id, rows[0].work_order.id);
+    let first_closed = rows.iter().position(|r| !r.work_order.status.is_open()).unwrap();
+    assert!(rows[first_closed..].iter().all(|r| !r.work_order.status.is_open()), "closed work orders come last");
+    // Pages of any size put together are the whole list, each page answering the same counts.
+    for size in [1, 7, 250] {
+        let mut joined = Vec::new();
+        loop {
+            let page_n = store.list_page(&ListQuery { offset: joined.len() as u32, ..all(size) }).unwrap();
+            assert_eq!(page_n.groups, page.groups);
+            if page_n.rows.is_empty() {
+                break;
+            }
+            assert!(page_n.rows.len() <= size as usize);
+            joined.extend(page_n.rows.into_iter().map(|r| r.work_order.id));
+        }
+        assert_eq!(joined, rows.iter().map(|r| r.work_order.id).collect::<Vec<_>>(), "pages of {size}");
+    }
+}
+
+#[test]
+fn the_day_views_split_the_list_by_the_end_of_the_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = demo_store(&dir, 600);
+    let (everything, _) = store.list_work_orders(&all(10_000)).unwrap();
+    let ends = now() + chrono::Duration::hours(5);
+    let view = |day: DayView| {
+        let (rows, total) = store.list_work_orders(&ListQuery { day: Some((day, ends)), ..all(10_000) }).unwrap();
+        assert_eq!(rows.len(), total as usize);
+        rows.into_iter().map(|r| r.work_order).collect::<Vec<_>>()
+    };
+    let (today, upcoming, done) = (view(DayView::Today), view(DayView::Upcoming), view(DayView::Done));
+    assert!(!today.is_empty() && !upcoming.is_empty() && !done.is_empty());
+    assert_eq!(today.len() + upcoming.len() + done.len(), everything.len(), "every work order is in exactly one view");
+    let before_end = |at: Option<chrono::DateTime<chrono::Utc>>| at.is_some_and(|at| at < ends);
+    for w in &today {
+        let underway = matches!(w.status, WorkOrderStatus::EnRoute | WorkOrderStatus::OnSite);
+        assert!(
+            w.status.is_open() && (underway || before_end(w.next_due()) || before_end(w.scheduled_for)),
+            "{}",
+            w.number
+        );
+    }
+    for w in &upcoming {
+        assert!(w.status.is_open() && !matches!(w.status, WorkOrderStatus::EnRoute | WorkOrderStatus::OnSite));
+        assert!(!before_end(w.next_due()) && !before_end(w.scheduled_for), "{}", w.number);
+    }
+    assert!(done.iter().all(|w| !w.status.is_open()));
+    // A view combines with search and filters, and its pages keep the list's order.
+    let search = ListQuery { search: Some(today[0].number.clone()), day: Some((DayView::Today, ends)), ..all(10) };
+    assert_eq!(store.list_work_orders(&search).unwrap().0[0].work_order.id, today[0].id);
+    assert!(upcoming.len() >= 3, "{}", upcoming.len());
+    let page = store.list_page(&ListQuery { day: Some((DayView::Upcoming, ends)), offset: 1, ..all(2) }).unwrap();
+    let expected: Vec<_> = upcoming[1..3].iter().map(|w| w.id).collect();
+    assert_eq!(page.rows.iter().map(|r| r.work_order.id).collect::<Vec<_>>(), expected);
 }
 
 #[test]
@@ -386,7 +451,7 @@ fn an_older_device_database_gains_sync_state_on_upgrade() {
             "DROP INDEX outbox_by_work_order; ALTER TABLE outbox DROP COLUMN work_order_id;
              ALTER TABLE outbox DROP COLUMN sent_at; ALTER TABLE outbox DROP COLUMN hlc;
              DROP INDEX conflicts_by_work_order; ALTER TABLE conflicts DROP COLUMN work_order_id;
-             DROP TABLE corrective_requests;
+             DROP TABLE corrective_requests; ALTER TABLE work_orders DROP COLUMN scheduled_for;
              PRAGMA user_version = 3;",
         )
         .unwrap();
@@ -395,4 +460,15 @@ fn an_older_device_database_gains_sync_state_on_upgrade() {
     let pending = store.outbox_of(wo.id).unwrap();
     assert_eq!(pending.len(), 2, "the set-off and arrival found by their work order");
     assert!(pending.iter().all(|e| e.hlc.is_none()), "old changes have no stamp; sync stamps them by time");
+    // The appointment column the day views read is filled from the kept bodies, to the millisecond.
+    let (rows, _) = store.list_work_orders(&all(10_000)).unwrap();
+    let scheduled: Vec<_> = rows.iter().filter_map(|r| r.work_order.scheduled_for).collect();
+    assert!(!scheduled.is_empty(), "the demo has appointments");
+    let stored = store.count("SELECT COUNT(*) FROM work_orders WHERE scheduled_for IS NOT NULL").unwrap();
+    assert_eq!(stored as usize, scheduled.len());
+    for row in rows.iter().filter(|r| r.work_order.scheduled_for.is_some()) {
+        let at = row.work_order.scheduled_for.unwrap().timestamp_millis();
+        let sql = format!("SELECT scheduled_for FROM work_orders WHERE id = '{}'", row.work_order.id);
+        assert_eq!(store.count(&sql).unwrap(), at, "{}", row.work_order.number);
+    }
 }
