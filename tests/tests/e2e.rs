@@ -167,3 +167,47 @@ async fn the_app_signs_in_to_the_server_and_shows_its_work() -> Result<(), Error
     let _ = server.wait();
     result
 }
+
+/// A list longer than one page: the first answer gives the whole height and the group headers,
+/// and the rows further down are read as they scroll into view, in the store's order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_list_reads_its_rows_as_they_scroll_into_view() -> Result<(), Error> {
+    let dir = tempfile::tempdir()?;
+    demo_device(dir.path(), 1500, "en");
+    let list = App::open(dir.path(), Arc::new(SystemClock))?
+        .list_work_orders(WorkOrderQuery { limit: Some(20_000), ..WorkOrderQuery::default() })?;
+    assert!(list.total > 300, "{} work orders is not several pages", list.total);
+    let (middle, last) = (&list.items[list.items.len() / 2], list.items.last().expect("rows"));
+
+    let session = Session::start(dir.path()).await?;
+    session.wait_for("[data-testid=wo-row]").await?;
+    let digits = |t: &str| t.chars().filter(char::is_ascii_digit).collect::<String>();
+    session.wait_for_text("[data-testid=list-count]", |t| digits(t) == list.total.to_string()).await?;
+    let headers = session.texts("[data-testid=wo-group]").await?;
+    assert!(!headers.is_empty(), "the first page's group headers are drawn");
+    // Only the rows in view are in the page, far fewer than the list holds.
+    let drawn = session.client.find_all(Locator::Css("[data-testid=wo-row]")).await?.len();
+    assert!(drawn > 3 && drawn < 60, "{drawn} rows drawn");
+    for target in [middle, last] {
+        let script = format!(
+            "const v = document.querySelector('[data-testid=wo-list] .viewport');
+             v.scrollTop = {fraction} * (v.scrollHeight - v.clientHeight);",
+            fraction = if std::ptr::eq(target, last) { 1.0 } else { 0.5 },
+        );
+        session.eval(&script).await?;
+        let row = session.wait_for(&format!("[data-testid=wo-row][data-number='{}']", target.number)).await?;
+        assert_eq!(row.attr("data-id").await?.as_deref(), Some(target.id.as_str()));
+    }
+    // The last row of the list is the store's last work order, with nothing pending around it.
+    let numbers: Vec<String> = {
+        let mut numbers = Vec::new();
+        for row in session.client.find_all(Locator::Css("[data-testid=wo-row]")).await? {
+            numbers.push(row.attr("data-number").await?.unwrap_or_default());
+        }
+        numbers
+    };
+    assert_eq!(numbers.last(), Some(&last.number), "{numbers:?}");
+    assert!(session.client.find_all(Locator::Css("[data-testid=wo-row-pending]")).await?.is_empty());
+    session.stop().await;
+    Ok(())
+}

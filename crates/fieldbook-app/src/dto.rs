@@ -38,8 +38,39 @@ pub struct WorkOrderQuery {
     pub statuses: Vec<WorkOrderStatus>,
     #[serde(default)]
     pub kinds: Vec<WorkOrderKind>,
+    /// Only the work orders of one view of the day; every work order when absent.
+    #[serde(default)]
+    pub view: Option<DayView>,
+    /// The end of the device's local day the views are for (its next local midnight). The UI
+    /// sends it, as only it knows the user's time zone for sure; the system's when absent.
+    #[serde(default)]
+    pub day_ends_at: Option<DateTime<Utc>>,
+    /// Rows skipped before this page, in list order (default 0).
+    #[serde(default)]
+    pub offset: Option<u32>,
     /// At most this many rows (default 500, at most 20,000).
     pub limit: Option<u32>,
+}
+
+/// The list's views of a technician's day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+#[serde(rename_all = "snake_case")]
+pub enum DayView {
+    /// Under way, or due or booked before the day ends (overdue included).
+    Today,
+    /// Every other open work order.
+    Upcoming,
+    /// Completed, approved or cancelled.
+    Done,
+}
+
+/// How many work orders of the answer's query are in one status group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct StatusCount {
+    pub status: WorkOrderStatus,
+    pub count: u32,
 }
 
 /// Which promise a deadline is.
@@ -84,8 +115,13 @@ pub struct DueInfo {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct WorkOrderList {
+    /// One page of the list, from `offset` on: the status groups in `groups` order, nearest
+    /// deadline first within each.
     pub items: Vec<WorkOrderSummary>,
-    /// How many matched before the limit.
+    pub offset: u32,
+    /// How many match in each status group, in list order; empty groups are left out.
+    pub groups: Vec<StatusCount>,
+    /// How many match in all (the groups' sum).
     pub total: u32,
     /// The instant the deadline states were computed at; the UI counts down from it.
     pub now: DateTime<Utc>,

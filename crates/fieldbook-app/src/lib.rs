@@ -54,6 +54,14 @@ pub struct App {
     wake: tokio::sync::Notify,
 }
 
+/// The next local midnight after `now`, in the system's time zone.
+fn end_of_local_day(now: DateTime<Utc>) -> DateTime<Utc> {
+    let tomorrow = now.with_timezone(&chrono::Local).date_naive() + chrono::Days::new(1);
+    let midnight = tomorrow.and_time(chrono::NaiveTime::MIN);
+    // A midnight skipped by a daylight-saving change falls back to UTC's reading of it.
+    midnight.and_local_timezone(chrono::Local).earliest().map_or_else(|| midnight.and_utc(), |at| at.with_timezone(&Utc))
+}
+
 const DEFAULT_LIMIT: u32 = 500;
 const MAX_LIMIT: u32 = 20_000;
 
@@ -152,14 +160,31 @@ impl App {
             ));
         }
         let search = query.search.map(|s| fieldbook_domain::text::optional_text("search", &s, 200)).transpose()?;
-        let (rows, total) = self.store().list_work_orders(&ListQuery {
+        let now = self.clock.now();
+        let day = query.view.map(|view| {
+            let view = match view {
+                dto::DayView::Today => fieldbook_store::DayView::Today,
+                dto::DayView::Upcoming => fieldbook_store::DayView::Upcoming,
+                dto::DayView::Done => fieldbook_store::DayView::Done,
+            };
+            (view, query.day_ends_at.unwrap_or_else(|| end_of_local_day(now)))
+        });
+        let offset = query.offset.unwrap_or(0);
+        let page = self.store().list_page(&ListQuery {
             search,
             statuses: query.statuses,
             kinds: query.kinds,
+            day,
+            offset,
             limit,
         })?;
-        let now = self.clock.now();
-        Ok(WorkOrderList { items: rows.iter().map(|row| views::summary(row, now)).collect(), total, now })
+        Ok(WorkOrderList {
+            items: page.rows.iter().map(|row| views::summary(row, now)).collect(),
+            offset,
+            total: page.total(),
+            groups: page.groups.into_iter().map(|(status, count)| StatusCount { status, count }).collect(),
+            now,
+        })
     }
 
     pub fn work_order_detail(&self, id: &str) -> Result<WorkOrderDetail, AppError> {

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
-use fieldbook_app::{App, AppError, DeadlineKind, ErrorCode, Locale, WorkOrderQuery};
+use fieldbook_app::{App, AppError, DayView, DeadlineKind, ErrorCode, Locale, WorkOrderQuery};
 use fieldbook_demo::{DemoOptions, generate};
 use fieldbook_domain::*;
 use fieldbook_store::Store;
@@ -91,6 +91,40 @@ fn the_list_shows_each_work_orders_next_deadline_as_it_stands_now() {
     // Urgent open work shows its respond or arrive deadline, not resolve, until those are met.
     let assigned = list.items.iter().find(|i| i.status == WorkOrderStatus::Assigned).unwrap();
     assert_eq!(assigned.next_due.as_ref().unwrap().kind, DeadlineKind::Respond);
+}
+
+#[test]
+fn the_list_is_read_in_pages_with_its_groups_counted_and_a_view_of_the_day() {
+    let f = fixture();
+    let whole = f.app.list_work_orders(WorkOrderQuery { limit: Some(1000), ..Default::default() }).unwrap();
+    assert_eq!(whole.offset, 0);
+    assert_eq!(whole.groups.iter().map(|g| g.count).sum::<u32>(), whole.total);
+    assert_eq!(whole.items.len() as u32, whole.total);
+    // The rows follow the groups: each group's count of rows, in the groups' order.
+    let mut at = 0;
+    for group in &whole.groups {
+        assert!(whole.items[at..at + group.count as usize].iter().all(|i| i.status == group.status));
+        at += group.count as usize;
+    }
+    let page = f.app.list_work_orders(WorkOrderQuery { offset: Some(10), limit: Some(5), ..Default::default() }).unwrap();
+    assert_eq!((page.offset, page.total, page.groups.clone()), (10, whole.total, whole.groups.clone()));
+    let ids = |items: &[fieldbook_app::WorkOrderSummary]| items.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&page.items), ids(&whole.items[10..15]));
+    // The views split the list by the day's end the UI sends.
+    let ends = now() + Duration::hours(3);
+    let view = |view| {
+        let query = WorkOrderQuery { view: Some(view), day_ends_at: Some(ends), limit: Some(1000), ..Default::default() };
+        f.app.list_work_orders(query).unwrap()
+    };
+    let [today, upcoming, done] = [DayView::Today, DayView::Upcoming, DayView::Done].map(view);
+    assert_eq!(today.total + upcoming.total + done.total, whole.total);
+    assert!(today.total > 0 && upcoming.total > 0 && done.total > 0);
+    assert!(done.items.iter().all(|i| !i.status.is_open()));
+    for item in &today.items {
+        let underway = matches!(item.status, WorkOrderStatus::EnRoute | WorkOrderStatus::OnSite);
+        let due_today = item.next_due.as_ref().is_some_and(|d| d.due < ends);
+        assert!(underway || due_today || item.scheduled_for.is_some_and(|at| at < ends), "{}", item.number);
+    }
 }
 
 #[test]

@@ -64,7 +64,15 @@ export function clearAutoRedirect(): void {
 /** Whether the device holds any work order, or null when that could not be read. */
 async function holdsWork(): Promise<boolean | null> {
   try {
-    const list = await listWorkOrders({ search: null, statuses: [], kinds: [], limit: 1 });
+    const list = await listWorkOrders({
+      search: null,
+      statuses: [],
+      kinds: [],
+      view: null,
+      day_ends_at: null,
+      offset: null,
+      limit: 1,
+    });
     return list.total > 0;
   } catch {
     return null;

@@ -3,7 +3,7 @@
 
 import type { WorkOrderKind } from '$lib/bindings/WorkOrderKind';
 import type { WorkOrderStatus } from '$lib/bindings/WorkOrderStatus';
-import type { WorkOrderSummary } from '$lib/bindings/WorkOrderSummary';
+import type { StatusCount } from '$lib/bindings/StatusCount';
 
 /** Groups from the work in hand to the finished: what needs attention first comes first. */
 export const statusOrder = [
@@ -31,65 +31,46 @@ type Unordered<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : Ex
 export const everyStatusHasAGroup: Unordered<WorkOrderStatus, (typeof statusOrder)[number]> = true;
 export const everyKindHasAChip: Unordered<WorkOrderKind, (typeof kindOrder)[number]> = true;
 
+/**
+ * A row of the virtualized list: a status group's header, or the slot of the `index`-th work
+ * order of the whole list (in the backend's order), filled once its page has been read.
+ */
 export type ListRow =
   | { type: 'group'; status: WorkOrderStatus; count: number }
-  | { type: 'order'; order: WorkOrderSummary };
+  | { type: 'order'; index: number; status: WorkOrderStatus };
 
 /**
- * Groups `items` by status in `statusOrder`, keeping the backend's order (nearest deadline
- * first) inside each group. Empty groups get no header.
+ * The list's rows for the backend's group counts (already in list order): each group's header
+ * followed by a slot per work order. Ten thousand slots cost a few small objects each, not the
+ * work orders themselves.
  */
-export function groupRows(items: readonly WorkOrderSummary[]): ListRow[] {
-  const byStatus = new Map<WorkOrderStatus, WorkOrderSummary[]>();
-  for (const item of items) {
-    const group = byStatus.get(item.status);
-    if (group) group.push(item);
-    else byStatus.set(item.status, [item]);
-  }
+export function slotRows(groups: readonly StatusCount[]): ListRow[] {
   const rows: ListRow[] = [];
-  for (const status of statusOrder as readonly WorkOrderStatus[]) {
-    const group = byStatus.get(status);
-    if (!group) continue;
-    rows.push({ type: 'group', status, count: group.length });
-    for (const order of group) rows.push({ type: 'order', order });
+  let index = 0;
+  for (const { status, count } of groups) {
+    if (count === 0) continue;
+    rows.push({ type: 'group', status, count });
+    for (let i = 0; i < count; i++) rows.push({ type: 'order', index: index++, status });
   }
   return rows;
+}
+
+/** The numbers of the pages of `pageSize` rows that hold the work orders `first..=last`. */
+export function pagesFor(first: number, last: number, pageSize: number): number[] {
+  if (last < first || last < 0) return [];
+  const pages: number[] = [];
+  for (let page = Math.floor(Math.max(first, 0) / pageSize); page <= Math.floor(last / pageSize); page++) pages.push(page);
+  return pages;
 }
 
 /** The list's views, from everything to what is finished; `all` shows every row. */
 export const listViews = ['all', 'today', 'upcoming', 'done'] as const;
 export type ListView = (typeof listViews)[number];
-/** The view a single work order falls in (`all` holds every one). */
-export type DayView = Exclude<ListView, 'all'>;
-
-const closedStatuses: ReadonlySet<WorkOrderStatus> = new Set(['completed', 'approved', 'cancelled']);
-const underwayStatuses: ReadonlySet<WorkOrderStatus> = new Set(['en_route', 'on_site']);
 
 /** The first instant of the day after `now`'s day, in the device's local time zone. */
 export function endOfLocalDay(now: number | Date): number {
   const day = new Date(now);
   return new Date(day.getFullYear(), day.getMonth(), day.getDate() + 1).getTime();
-}
-
-/**
- * Where a work order belongs on the day that ends at `endOfToday` (see `endOfLocalDay`).
- * Done: completed, approved or cancelled. Today: an open order that is under way (en route,
- * on site), or whose nearest deadline or appointment falls before the end of today, overdue
- * and missed ones included. Upcoming: every other open order.
- */
-export function dayView(order: WorkOrderSummary, endOfToday: number): DayView {
-  if (closedStatuses.has(order.status)) return 'done';
-  if (underwayStatuses.has(order.status)) return 'today';
-  // NaN (no deadline, no appointment) compares false, so such an order is upcoming.
-  if (order.next_due && Date.parse(order.next_due.due) < endOfToday) return 'today';
-  if (order.scheduled_for !== null && Date.parse(order.scheduled_for) < endOfToday) return 'today';
-  return 'upcoming';
-}
-
-/** The orders of `items` in `view` on the day that ends at `endOfToday`, in their given order. */
-export function inView(items: readonly WorkOrderSummary[], view: ListView, endOfToday: number): readonly WorkOrderSummary[] {
-  if (view === 'all') return items;
-  return items.filter((order) => dayView(order, endOfToday) === view);
 }
 
 /** Adds `value` to the set if absent, removes it if present; returns a new array. */
