@@ -18,27 +18,30 @@ use tauri::{Emitter, Manager, State};
 
 type Shared<'a> = State<'a, Arc<App>>;
 
-#[tauri::command]
+// Every command runs on the async runtime's threads (`async` below), never on the main thread:
+// a store write waits for its fsync, and the main thread is the one that draws the window.
+
+#[tauri::command(async)]
 fn list_work_orders(app: Shared<'_>, query: WorkOrderQuery) -> Result<WorkOrderList, AppError> {
     app.list_work_orders(query)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn work_order_detail(app: Shared<'_>, id: String) -> Result<WorkOrderDetail, AppError> {
     app.work_order_detail(&id)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn get_settings(app: Shared<'_>) -> Result<Settings, AppError> {
     app.settings()
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn set_locale(app: Shared<'_>, locale: Locale) -> Result<Settings, AppError> {
     app.set_locale(locale)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn sync_status(app: Shared<'_>) -> Result<SyncStatus, AppError> {
     app.sync_status()
 }
@@ -53,28 +56,28 @@ async fn enroll(app: Shared<'_>, server: String, username: String, password: Str
     app.enroll(&server, &username, &password, "Fieldbook").await
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn sync_overview(app: Shared<'_>) -> Result<SyncOverview, AppError> {
     app.sync_overview()
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn open_offline_demo(app: Shared<'_>) -> Result<SyncStatus, AppError> {
     app.open_offline_demo()
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn sign_out(app: Shared<'_>, discard_unsent: bool) -> Result<SyncStatus, AppError> {
     app.sign_out(discard_unsent)
 }
 
 /// The UI saw the network come back (the WebView's `online` event).
-#[tauri::command]
+#[tauri::command(async)]
 fn network_online(app: Shared<'_>) {
     app.wake_sync()
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn record_answer(
     app: Shared<'_>,
     work_order_id: String,
@@ -86,17 +89,17 @@ fn record_answer(
     app.record_answer(&work_order_id, &item_key, answer, &note, supersedes.as_deref())
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn record_fault(app: Shared<'_>, work_order_id: String, draft: FaultDraft) -> Result<FaultRecord, AppError> {
     app.record_fault(&work_order_id, &draft)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn record_part(app: Shared<'_>, work_order_id: String, draft: PartDraft) -> Result<PartUsage, AppError> {
     app.record_part(&work_order_id, &draft)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn request_corrective(
     app: Shared<'_>,
     work_order_id: String,
@@ -107,23 +110,23 @@ fn request_corrective(
     app.request_corrective(&work_order_id, item_key.as_deref(), fault_level, &symptom)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn add_note(app: Shared<'_>, work_order_id: String, text: String) -> Result<Note, AppError> {
     app.add_note(&work_order_id, &text)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn change_status(app: Shared<'_>, work_order_id: String, action: StatusAction) -> Result<WorkOrderSummary, AppError> {
     app.change_status(&work_order_id, action)
 }
 
-#[tauri::command]
+#[tauri::command(async)]
 fn search_parts(app: Shared<'_>, search: String) -> Result<Vec<PartOption>, AppError> {
     app.search_parts(&search)
 }
 
 /// A photo's or signature's bytes, sent raw (no JSON).
-#[tauri::command]
+#[tauri::command(async)]
 fn blob(app: Shared<'_>, id: String) -> Result<Response, AppError> {
     app.blob(&id).map(Response::new)
 }
@@ -152,7 +155,7 @@ fn raw_body<'r>(request: &'r Request<'_>) -> Result<&'r [u8], AppError> {
 
 /// Attaches a photo: raw body = the image file; headers `work-order-id`, `item-key`
 /// (optional), `caption`.
-#[tauri::command]
+#[tauri::command(async)]
 fn attach_photo(app: Shared<'_>, request: Request<'_>) -> Result<Photo, AppError> {
     let work_order = header(&request, "work-order-id")?.ok_or_else(|| bad("work-order-id is missing".into()))?;
     let item_key = header(&request, "item-key")?.filter(|k| !k.is_empty());
@@ -162,7 +165,7 @@ fn attach_photo(app: Shared<'_>, request: Request<'_>) -> Result<Photo, AppError
 
 /// The customer signs: raw body = the signature PNG; headers `work-order-id` and `sign-off`
 /// (the form as JSON).
-#[tauri::command]
+#[tauri::command(async)]
 fn sign_off(app: Shared<'_>, request: Request<'_>) -> Result<SignOff, AppError> {
     let work_order = header(&request, "work-order-id")?.ok_or_else(|| bad("work-order-id is missing".into()))?;
     let form = header(&request, "sign-off")?.ok_or_else(|| bad("the sign-off form is missing".into()))?;
@@ -180,7 +183,25 @@ fn data_dir(handle: &tauri::AppHandle) -> Result<PathBuf, Box<dyn std::error::Er
     }
 }
 
+/// Without a GPU (no DRM render node), WebKitGTK composites through Mesa's software GL: LLVM and
+/// GL buffers in the web process, about 100 MB more resident memory (measured: docs/benchmarks.md),
+/// for no speed, as the CPU draws every pixel either way. Then WebKit is asked to draw without
+/// compositing, unless the user set the variable themselves. Called before any thread starts.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub fn draw_on_the_cpu_without_a_gpu() {
+    let has_render_node = std::fs::read_dir("/dev/dri")
+        .map(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("renderD")))
+        .unwrap_or(false);
+    if !has_render_node && std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none() {
+        // SAFETY: the process is still single-threaded (see main).
+        unsafe { std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1") };
+    }
+}
+
 pub fn run() {
+    #[cfg(target_os = "linux")]
+    draw_on_the_cpu_without_a_gpu();
     tauri::Builder::default()
         .setup(|tauri_app| {
             let handle = tauri_app.handle().clone();

@@ -42,6 +42,14 @@ const painted = () => requestAnimationFrame(() => {
     origin: performance.timeOrigin,
     late,
     count: document.querySelector('[data-testid=list-count]')?.textContent.trim() ?? '',
+    // Where the time went after navigation start: the document, the UI's own marks.
+    timeline: (() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const points = nav ? [['response', nav.responseEnd], ['dom-interactive', nav.domInteractive]] : [];
+      for (const mark of performance.getEntriesByType('mark')) points.push([mark.name.replace('fieldbook:', ''), mark.startTime]);
+      points.push(['painted', performance.now()]);
+      return points.map(([name, at]) => `${name} ${Math.round(at)}`).join(', ');
+    })(),
   });
   channel.port2.postMessage(0);
 });
@@ -133,6 +141,8 @@ struct ColdStart {
     pss_mb: f64,
     uss_mb: f64,
     processes: String,
+    /// The page's own instants after navigation start (the app only).
+    timeline: String,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -155,8 +165,12 @@ async fn main() -> Result<(), Error> {
     println!("bare window: {}", bare.display());
 
     let dir = tempfile::tempdir()?;
-    let app_data = dir.path().join("app");
-    let bare_data = dir.path().join("bare");
+    // FIELDBOOK_BENCH_KEEP=<folder> leaves the app's data folder there afterwards, to open the
+    // same 10,000 work orders by hand (FIELDBOOK_DATA_DIR=<folder>/app).
+    let dir_path = std::env::var_os("FIELDBOOK_BENCH_KEEP").map(PathBuf::from).unwrap_or_else(|| dir.path().into());
+    let _ = std::fs::remove_dir_all(dir_path.join("app"));
+    let app_data = dir_path.join("app");
+    let bare_data = dir_path.join("bare");
     std::fs::create_dir_all(&bare_data)?;
     let started = Instant::now();
     let data = fieldbook_tests::demo_device(&app_data, work_orders, "zh-CN");
@@ -296,6 +310,7 @@ async fn cold_start(
         pss_mb,
         uss_mb,
         processes,
+        timeline: painted["timeline"].as_str().unwrap_or_default().to_owned(),
     })
 }
 
@@ -310,6 +325,9 @@ fn print_cold(kind: Kind, run: &ColdStart) {
         run.uss_mb,
         run.processes
     );
+    if !run.timeline.is_empty() {
+        println!("      ms after navigation start: {}", run.timeline);
+    }
 }
 
 struct Search {
@@ -382,7 +400,7 @@ fn memory(session: &Session) -> (f64, f64, String) {
         pss += field("Pss:");
         uss += field("Private_Clean:") + field("Private_Dirty:");
         let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-        names.push(name.trim().to_owned());
+        names.push(format!("{} {:.0}", name.trim(), field("Pss:") as f64 / 1024.0));
     }
     (pss as f64 / 1024.0, uss as f64 / 1024.0, names.join(" + "))
 }

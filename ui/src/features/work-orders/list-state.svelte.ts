@@ -55,6 +55,8 @@ class WorkOrderListState {
   #asked = new Set<number>();
   /** The work orders in view (first and last index), so a new query reads those pages first. */
   #visible = { first: 0, last: PAGE_SIZE - 1 };
+  /** The read under way, if any. */
+  #reading: Promise<void> | null = null;
 
   /** The `index`-th work order of the list, once its page has been read. */
   orderAt(index: number): WorkOrderSummary | undefined {
@@ -85,13 +87,33 @@ class WorkOrderListState {
    * the latest are dropped. Typing is not debounced: each answer is one page, a few
    * milliseconds of work, and only the latest is shown.
    */
-  async refresh(): Promise<void> {
+  refresh(): Promise<void> {
+    const reading = this.#read();
+    this.#reading = reading;
+    void reading.finally(() => {
+      if (this.#reading === reading) this.#reading = null;
+    });
+    return reading;
+  }
+
+  /**
+   * The list is shown: reads it afresh, unless a read is already under way. At launch the
+   * first read starts before the screens are built (see main.ts), and the list screen joins it.
+   */
+  open(): Promise<void> {
+    return this.#reading ?? this.refresh();
+  }
+
+  async #read(): Promise<void> {
     const generation = ++this.#generation;
     this.#asked = new Set();
     this.loading = true;
     const pages = pagesFor(this.#visible.first, this.#visible.last, PAGE_SIZE);
+    const first = this.loaded === null && generation === 1;
+    if (first) performance.mark('fieldbook:list-asked');
     try {
       const answers = await Promise.all(pages.map((page) => listWorkOrders(this.query(page))));
+      if (first) performance.mark('fieldbook:list-answered');
       if (generation !== this.#generation) return;
       this.setNow(Date.now());
       this.loaded = this.#merged(answers, new Map());
