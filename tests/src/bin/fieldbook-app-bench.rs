@@ -14,8 +14,9 @@
 //!    shared page among the processes mapping it, so other WebKit processes on the machine
 //!    lower it; the private (USS) figure beside it does not move with them.
 //! 3. **Search repaint**: in the page, from the `input` event on `[data-testid=search]` to the
-//!    first frame rendered after the list's count changed, split into the search debounce, the
-//!    IPC call (`list_work_orders`, until its answer's headers), JSON parsing and the UI update.
+//!    first frame rendered after the list's count changed, split into the wait before the
+//!    request (any debounce), the IPC call (`list_work_orders`, until its answer's headers),
+//!    JSON parsing and the UI update.
 //!
 //! Usage: `fieldbook-app-bench [RUNS] [WORK_ORDERS]` (defaults 5 and 10000). The app is
 //! `FIELDBOOK_APP` (default `target/debug/fieldbook`); the bare window is `FIELDBOOK_BARE_WINDOW`
@@ -275,7 +276,7 @@ async fn main() -> Result<(), Error> {
         println!(
             "  list request -> painted: {work:6.1} / {work_max:6.1} ms  (IPC {ipc:.1}, JSON {parse:.1}, UI {ui:.1})"
         );
-        println!("  input event  -> painted: {whole:6.1} / {whole_max:6.1} ms  (includes the search debounce)");
+        println!("  input event  -> painted: {whole:6.1} / {whole_max:6.1} ms  (includes any wait before the request)");
         let bytes = median(runs.iter().filter_map(|s| s.bytes).collect());
         println!("  answer size: {:.0} KB median", bytes / 1024.0);
     }
@@ -361,7 +362,7 @@ async fn search(session: &Session, query: &str) -> Result<Search, Error> {
 
 fn describe(s: &Search) -> String {
     format!(
-        "{:<24} input->painted {:6.1} ms = debounce {:5.1} + IPC {:5.1} + JSON {:4.1} + UI {:5.1}  ({} KB)",
+        "{:<24} input->painted {:6.1} ms = to request {:5.1} + IPC {:5.1} + JSON {:4.1} + UI {:5.1}  ({} KB)",
         s.text,
         s.painted - s.input,
         s.request - s.input,
