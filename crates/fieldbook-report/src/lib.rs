@@ -1,0 +1,110 @@
+//! Fieldbook's visit report, typeset to PDF by Typst.
+//!
+//! The layout is a Typst template (`templates/visit-report.typ`, built in; a service company
+//! can give its own), the report's data reaches it as `/data.json` ([`ReportData`]) and its
+//! photos and signature as images. Fonts are loaded once ([`Fonts`]); Typst embeds only the
+//! glyphs a report uses (a subset), so a Chinese report carries a few hundred kilobytes of
+//! Noto Sans CJK, not its 20 MB.
+
+mod data;
+mod world;
+
+use std::path::{Path, PathBuf};
+
+use typst::Library;
+use typst::text::{Font, FontBook};
+use typst::utils::LazyHash;
+use typst_layout::PagedDocument;
+
+pub use data::*;
+
+/// The built-in report template.
+pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/visit-report.typ");
+
+/// Where the report's fonts are looked for when `FIELDBOOK_FONT_DIR` is not set: Debian's
+/// fonts-noto-cjk (installed by `./dev`).
+pub const FONT_DIRS: &[&str] = &["/usr/share/fonts/opentype/noto", "/usr/share/fonts/opentype/noto-cjk"];
+
+/// The font files a report needs: Noto Sans CJK (Chinese, and Latin text too), regular and bold.
+pub const FONT_FILES: &[&str] = &["NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("the report font {file} was not found in {searched}; install fonts-noto-cjk or set FIELDBOOK_FONT_DIR")]
+    FontMissing { file: &'static str, searched: String },
+    #[error("reading the report font {path}: {source}")]
+    FontUnreadable { path: PathBuf, source: std::io::Error },
+    #[error("the report template failed: {0}")]
+    Template(String),
+    #[error("writing the PDF failed: {0}")]
+    Pdf(String),
+    #[error("the report data could not be encoded: {0}")]
+    Data(#[from] serde_json::Error),
+}
+
+/// The fonts reports are typeset with, parsed once and shared by every report.
+pub struct Fonts {
+    fonts: Vec<Font>,
+    book: LazyHash<FontBook>,
+    library: LazyHash<Library>,
+}
+
+impl Fonts {
+    /// Loads the report fonts from `FIELDBOOK_FONT_DIR`, else from [`FONT_DIRS`].
+    pub fn load() -> Result<Fonts, ReportError> {
+        let dirs: Vec<PathBuf> = match std::env::var_os("FIELDBOOK_FONT_DIR") {
+            Some(dir) => vec![dir.into()],
+            None => FONT_DIRS.iter().map(PathBuf::from).collect(),
+        };
+        Self::load_from(&dirs)
+    }
+
+    pub fn load_from(dirs: &[PathBuf]) -> Result<Fonts, ReportError> {
+        let mut fonts = Vec::new();
+        for file in FONT_FILES {
+            let path = dirs.iter().map(|dir| dir.join(file)).find(|p| p.is_file()).ok_or_else(|| {
+                ReportError::FontMissing {
+                    file,
+                    searched: dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "),
+                }
+            })?;
+            fonts.extend(Font::iter(typst::foundations::Bytes::new(read(&path)?)));
+        }
+        let book = LazyHash::new(FontBook::from_fonts(&fonts));
+        Ok(Fonts { fonts, book, library: world::library() })
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, ReportError> {
+    std::fs::read(path).map_err(|source| ReportError::FontUnreadable { path: path.to_owned(), source })
+}
+
+/// Typesets a report with `template` (Typst markup reading `/data.json`) to PDF bytes. The
+/// same data, images and template always give the same bytes.
+pub fn render(
+    fonts: &Fonts,
+    template: &str,
+    data: &ReportData,
+    images: &[ReportImage],
+) -> Result<Vec<u8>, ReportError> {
+    let mut files = vec![("/data.json".to_owned(), serde_json::to_vec(data)?)];
+    files.extend(images.iter().map(|image| (image.path.clone(), image.bytes.clone())));
+    let world = world::ReportWorld::new(&fonts.library, &fonts.book, &fonts.fonts, template, files);
+    let document: PagedDocument = typst::compile(&world).output.map_err(|errors| {
+        ReportError::Template(errors.iter().map(|e| e.message.to_string()).collect::<Vec<_>>().join("; "))
+    })?;
+    let options =
+        typst_pdf::PdfOptions { ident: typst::foundations::Smart::Custom(data.number.clone()), ..Default::default() };
+    let pdf = typst_pdf::pdf(&document, &options).map_err(|errors| {
+        ReportError::Pdf(errors.iter().map(|e| e.message.to_string()).collect::<Vec<_>>().join("; "))
+    });
+    // Typst memoizes its work across calls; keep what the last few reports used (the template,
+    // shaped words) and drop the rest, so a long-running app does not grow with every report.
+    comemo::evict(10);
+    pdf
+}
+
+/// Drops everything Typst memoized, so the next report is typeset from scratch (benchmarks).
+pub fn forget_cached_work() {
+    comemo::evict(0);
+}
