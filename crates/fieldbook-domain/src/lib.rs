@@ -6,6 +6,7 @@
 
 pub mod checklist;
 pub mod error;
+pub mod evidence;
 pub mod hlc;
 pub mod ids;
 pub mod policy;

@@ -473,11 +473,11 @@ impl Visit {
         missing
     }
 
-    /// The canonical document of the visit: JSON with object keys sorted and no insignificant
-    /// white space, so the same visit always gives the same bytes on every device.
+    /// The canonical document of the visit: RFC 8785 canonical JSON (keys sorted, numbers
+    /// and strings in one form, no insignificant white space), so the same visit always gives
+    /// the same bytes on every device.
     pub fn canonical_json(&self) -> Vec<u8> {
-        let value = serde_json::to_value(self).expect("visit records serialise to JSON");
-        serde_json::to_vec(&value).expect("a JSON value serialises")
+        serde_json_canonicalizer::to_vec(self).expect("visit records serialise to JSON")
     }
 
     /// SHA-256 of the canonical document, lowercase hex. This is what the signed report names.

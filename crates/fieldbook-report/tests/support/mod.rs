@@ -1,3 +1,5 @@
+#![allow(dead_code)] // Each test binary and the example use a different part of the sample.
+
 //! A whole visit for reports: a signed demo visit with its checklist, fault, parts and
 //! signature, plus real photos made here and passed through the media pipeline.
 
