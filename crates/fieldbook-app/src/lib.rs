@@ -59,7 +59,10 @@ fn end_of_local_day(now: DateTime<Utc>) -> DateTime<Utc> {
     let tomorrow = now.with_timezone(&chrono::Local).date_naive() + chrono::Days::new(1);
     let midnight = tomorrow.and_time(chrono::NaiveTime::MIN);
     // A midnight skipped by a daylight-saving change falls back to UTC's reading of it.
-    midnight.and_local_timezone(chrono::Local).earliest().map_or_else(|| midnight.and_utc(), |at| at.with_timezone(&Utc))
+    midnight
+        .and_local_timezone(chrono::Local)
+        .earliest()
+        .map_or_else(|| midnight.and_utc(), |at| at.with_timezone(&Utc))
 }
 
 const DEFAULT_LIMIT: u32 = 500;

@@ -106,14 +106,16 @@ fn the_list_is_read_in_pages_with_its_groups_counted_and_a_view_of_the_day() {
         assert!(whole.items[at..at + group.count as usize].iter().all(|i| i.status == group.status));
         at += group.count as usize;
     }
-    let page = f.app.list_work_orders(WorkOrderQuery { offset: Some(10), limit: Some(5), ..Default::default() }).unwrap();
+    let page =
+        f.app.list_work_orders(WorkOrderQuery { offset: Some(10), limit: Some(5), ..Default::default() }).unwrap();
     assert_eq!((page.offset, page.total, page.groups.clone()), (10, whole.total, whole.groups.clone()));
     let ids = |items: &[fieldbook_app::WorkOrderSummary]| items.iter().map(|i| i.id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&page.items), ids(&whole.items[10..15]));
     // The views split the list by the day's end the UI sends.
     let ends = now() + Duration::hours(3);
     let view = |view| {
-        let query = WorkOrderQuery { view: Some(view), day_ends_at: Some(ends), limit: Some(1000), ..Default::default() };
+        let query =
+            WorkOrderQuery { view: Some(view), day_ends_at: Some(ends), limit: Some(1000), ..Default::default() };
         f.app.list_work_orders(query).unwrap()
     };
     let [today, upcoming, done] = [DayView::Today, DayView::Upcoming, DayView::Done].map(view);

@@ -14,9 +14,12 @@ use fieldbook_domain::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+mod wire;
+
 /// The version of this protocol. Bumped on any incompatible change. Version 2: a pulled
 /// work order carries ids, and each page carries the reference data its work orders name once.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// Version 3: a pull page's compact layout (see `wire.rs`).
+pub const PROTOCOL_VERSION: u32 = 3;
 /// The request header that carries it.
 pub const PROTOCOL_HEADER: &str = "fieldbook-protocol";
 /// The largest push a server accepts, in mutations.
@@ -285,12 +288,13 @@ pub struct Change {
     pub body: ChangeBody,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+/// On the wire a page has its own compact layout (protocol 3, `wire.rs`); the schema shows
+/// the changes as they are read back.
+#[derive(Debug, Clone, PartialEq, ToSchema)]
 pub struct PullResponse {
     pub changes: Vec<Change>,
     /// The customers, sites, assets, templates, policies and assignees that this page's work
     /// orders refer to, each once, as they stand now.
-    #[serde(default)]
     pub reference: ReferenceData,
     /// Pass this as `after` next time.
     pub cursor: u64,

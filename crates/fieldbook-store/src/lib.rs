@@ -80,6 +80,9 @@ impl Store {
         conn.execute_batch(PRAGMAS)?;
         // Every statement of an import and of the screens' queries stays prepared.
         conn.set_prepared_statement_cache_capacity(64);
+        // A first sync killed part-way left its bulk indexes dropped: build them now, under the
+        // schema that dropped them, before any migration.
+        sync::restore_deferred_indexes(&mut conn)?;
         schema::migrations().to_latest(&mut conn)?;
         Ok(Store { conn })
     }

@@ -1,9 +1,11 @@
 //! Data that arrives from the server (or the demo loader) rather than from the user: it is
 //! written without outbox rows, because the server already has it.
 
+use std::collections::HashMap;
+
 use fieldbook_domain::{
-    Asset, BlobId, ChecklistTemplate, CorrectiveRequest, Customer, FaultRecord, InspectionResult, Note, PartUsage,
-    Photo, ServicePolicy, SignOff, Site, User, WorkOrder,
+    Asset, AssetId, BlobId, ChecklistTemplate, CorrectiveRequest, Customer, CustomerId, FaultRecord, InspectionResult,
+    Note, PartUsage, Photo, ServicePolicy, SignOff, Site, SiteId, User, WorkOrder,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -120,8 +122,11 @@ pub(crate) fn import_in(tx: &Transaction<'_>, batch: &ImportBatch) -> Result<()>
                 params![t.id.to_string(), t.code, t.version, to_json(t)],
             )?;
         }
-        for w in &batch.work_orders {
-            put_work_order(tx, w)?;
+        if !batch.work_orders.is_empty() {
+            let known = SearchNames::of(batch);
+            for w in &batch.work_orders {
+                put_work_order_named(tx, w, &known)?;
+            }
         }
         for r in &batch.results {
             insert_result(tx, r)?;
@@ -158,21 +163,63 @@ pub(crate) fn import_in(tx: &Transaction<'_>, batch: &ImportBatch) -> Result<()>
     }
 }
 
-/// Inserts or replaces a work order, keeping its sort and search columns in step with it.
-pub(crate) fn put_work_order(tx: &Transaction<'_>, w: &WorkOrder) -> Result<()> {
-    let names: (String, String) = tx
-        .prepare_cached(
-            "SELECT c.name, s.name FROM customers c JOIN sites s ON s.customer_id = c.id WHERE c.id = ?1 AND s.id = ?2",
-        )?
-        .query_row(params![w.customer_id.to_string(), w.site_id.to_string()], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    let asset: Option<(String, String)> = match w.asset_id {
-        Some(id) => tx
+/// The names a work order's search text is made of, taken from an import's own reference
+/// data (which was written in the same transaction) instead of read back one work order at a
+/// time. Anything not found here is read from the store.
+#[derive(Default)]
+pub(crate) struct SearchNames<'a> {
+    customers: HashMap<CustomerId, &'a str>,
+    sites: HashMap<SiteId, (CustomerId, &'a str)>,
+    assets: HashMap<AssetId, (&'a str, &'a str)>,
+}
+
+impl<'a> SearchNames<'a> {
+    pub(crate) fn of(batch: &'a ImportBatch) -> SearchNames<'a> {
+        SearchNames {
+            customers: batch.customers.iter().map(|c| (c.id, c.name.as_str())).collect(),
+            sites: batch.sites.iter().map(|s| (s.id, (s.customer_id, s.name.as_str()))).collect(),
+            assets: batch.assets.iter().map(|a| (a.id, (a.model.as_str(), a.serial.as_str()))).collect(),
+        }
+    }
+
+    /// (customer name, site name) of a work order; an error when the site is not the
+    /// customer's, as the store's own lookup gives.
+    fn names(&self, tx: &Transaction<'_>, w: &WorkOrder) -> Result<(String, String)> {
+        if let (Some(customer), Some((owner, site))) = (self.customers.get(&w.customer_id), self.sites.get(&w.site_id))
+            && *owner == w.customer_id
+        {
+            return Ok(((*customer).to_owned(), (*site).to_owned()));
+        }
+        Ok(tx
+            .prepare_cached(
+                "SELECT c.name, s.name FROM customers c JOIN sites s ON s.customer_id = c.id WHERE c.id = ?1 AND s.id = ?2",
+            )?
+            .query_row(params![w.customer_id.to_string(), w.site_id.to_string()], |row| Ok((row.get(0)?, row.get(1)?)))?)
+    }
+
+    /// (model, serial) of a work order's asset, empty when it has none or it is unknown.
+    fn asset(&self, tx: &Transaction<'_>, w: &WorkOrder) -> Result<(String, String)> {
+        let Some(id) = w.asset_id else { return Ok(Default::default()) };
+        if let Some((model, serial)) = self.assets.get(&id) {
+            return Ok(((*model).to_owned(), (*serial).to_owned()));
+        }
+        let asset: Option<(String, String)> = tx
             .prepare_cached("SELECT model, serial FROM assets WHERE id = ?1")?
             .query_row([id.to_string()], |row| Ok((row.get(0)?, row.get(1)?)))
-            .optional()?,
-        None => None,
-    };
-    let (model, serial) = asset.unwrap_or_default();
+            .optional()?;
+        Ok(asset.unwrap_or_default())
+    }
+}
+
+/// Inserts or replaces a work order, keeping its sort and search columns in step with it.
+pub(crate) fn put_work_order(tx: &Transaction<'_>, w: &WorkOrder) -> Result<()> {
+    put_work_order_named(tx, w, &SearchNames::default())
+}
+
+/// [`put_work_order`] with the names of an import at hand.
+pub(crate) fn put_work_order_named(tx: &Transaction<'_>, w: &WorkOrder, known: &SearchNames<'_>) -> Result<()> {
+    let names = known.names(tx, w)?;
+    let (model, serial) = known.asset(tx, w)?;
     let search_text =
         [w.number.as_str(), &names.0, &names.1, &w.contact.name, &w.contact.phone, &model, &serial, &w.symptom]
             .join("\u{1f}")

@@ -9,8 +9,8 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::codec::{from_millis, millis};
 use crate::reference::{
-    insert_corrective_request, insert_fault, insert_note, insert_part, insert_photo, insert_result, insert_sign_off,
-    put_work_order,
+    SearchNames, insert_corrective_request, insert_fault, insert_note, insert_part, insert_photo, insert_result,
+    insert_sign_off, put_work_order_named,
 };
 use crate::{ImportBatch, Result, Store};
 
@@ -232,21 +232,33 @@ impl Store {
         let tx = self.conn.transaction()?;
         // What the page's work orders refer to, before them.
         crate::reference::import_in(&tx, reference)?;
+        let known = SearchNames::of(reference);
+        // On a first sync nothing waits to be sent and nothing is held back: one look each
+        // per page instead of one per work order.
+        let any_pending: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM outbox)", [], |r| r.get(0))?;
+        let mut any_held: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM held_removals)", [], |r| r.get(0))?;
         for change in changes {
             match change {
                 PulledChange::WorkOrder(work_order) => {
-                    let mut merged = (**work_order).clone();
-                    for (action, at) in pending_status_steps(&tx, work_order.id)? {
-                        // A step the server's state no longer allows is left to the push,
-                        // whose refusal becomes a conflict.
-                        let mut next = merged.clone();
-                        if next.take_step(action, at).is_ok() {
-                            merged = next;
+                    let steps = if any_pending { pending_status_steps(&tx, work_order.id)? } else { Vec::new() };
+                    if steps.is_empty() {
+                        put_work_order_named(&tx, work_order, &known)?;
+                    } else {
+                        let mut merged = (**work_order).clone();
+                        for (action, at) in steps {
+                            // A step the server's state no longer allows is left to the push,
+                            // whose refusal becomes a conflict.
+                            let mut next = merged.clone();
+                            if next.take_step(action, at).is_ok() {
+                                merged = next;
+                            }
                         }
+                        put_work_order_named(&tx, &merged, &known)?;
                     }
-                    put_work_order(&tx, &merged)?;
-                    tx.prepare_cached("DELETE FROM held_removals WHERE work_order_id = ?1")?
-                        .execute([work_order.id.to_string()])?;
+                    if any_held {
+                        tx.prepare_cached("DELETE FROM held_removals WHERE work_order_id = ?1")?
+                            .execute([work_order.id.to_string()])?;
+                    }
                 }
                 PulledChange::Record(record) => {
                     match record {
@@ -260,11 +272,12 @@ impl Store {
                     };
                 }
                 PulledChange::Removed(id) => {
-                    if has_pending(&tx, *id)? {
+                    if any_pending && has_pending(&tx, *id)? {
                         tx.execute(
                             "INSERT OR IGNORE INTO held_removals (work_order_id) VALUES (?1)",
                             [id.to_string()],
                         )?;
+                        any_held = true;
                     } else {
                         remove_work_order(&tx, *id)?;
                     }
@@ -289,6 +302,29 @@ impl Store {
         }
         crate::set_setting_in(&tx, "sync.cursor", &cursor.to_string())?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Prepares this connection for a pull of many pages (or returns it to normal).
+    ///
+    /// - A larger page cache: the work orders' indexes are written all over, and with
+    ///   SQLite's default 2 MB cache each page of changes reads them again from the file.
+    /// - Into an empty store (a first sync), the secondary indexes of the work orders and
+    ///   their results are dropped and built once at the end, one sort each, instead of
+    ///   updated row by row. Their definitions are kept in the settings in the same
+    ///   transaction as the drop, and every open rebuilds indexes left dropped by a crash.
+    ///
+    /// Durability is unchanged: every page still commits with `synchronous=FULL`.
+    pub fn set_bulk_pull(&mut self, bulk: bool) -> Result<()> {
+        self.conn.pragma_update(None, "cache_size", if bulk { -65536 } else { -2000 })?;
+        if bulk {
+            let empty: bool = self.conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM work_orders)", [], |r| r.get(0))?;
+            if empty {
+                defer_indexes(&mut self.conn)?;
+            }
+        } else {
+            restore_deferred_indexes(&mut self.conn)?;
+        }
         Ok(())
     }
 
@@ -375,5 +411,49 @@ fn remove_work_order(tx: &rusqlite::Transaction<'_>, id: WorkOrderId) -> Result<
         tx.execute(&format!("DELETE FROM {table} WHERE work_order_id = ?1"), [&id])?;
     }
     tx.execute("DELETE FROM work_orders WHERE id = ?1", [&id])?;
+    Ok(())
+}
+
+const DEFERRED_INDEXES: &str = "sync.deferred_indexes";
+
+/// Drops the secondary indexes of the bulk tables, keeping their SQL in the settings.
+fn defer_indexes(conn: &mut rusqlite::Connection) -> Result<()> {
+    let tx = conn.transaction()?;
+    let indexes: Vec<(String, String)> = tx
+        .prepare(
+            "SELECT name, sql FROM sqlite_master
+              WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('work_orders', 'inspection_results')",
+        )?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if indexes.is_empty() {
+        return Ok(());
+    }
+    let sql: Vec<&str> = indexes.iter().map(|(_, sql)| sql.as_str()).collect();
+    crate::set_setting_in(&tx, DEFERRED_INDEXES, &serde_json::to_string(&sql).expect("strings serialise"))?;
+    for (name, _) in &indexes {
+        tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Builds the indexes [`defer_indexes`] dropped, if any (also after a crash mid-pull: see
+/// `Store::open`).
+pub(crate) fn restore_deferred_indexes(conn: &mut rusqlite::Connection) -> Result<()> {
+    let has_settings: bool =
+        conn.query_row("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'settings')", [], |r| r.get(0))?;
+    if !has_settings {
+        return Ok(());
+    }
+    let Some(kept) = crate::setting_in(conn, DEFERRED_INDEXES)? else { return Ok(()) };
+    let sql: Vec<String> = serde_json::from_str(&kept)
+        .map_err(|e| crate::StoreError::Corrupt(format!("the deferred indexes setting is not a list: {e}")))?;
+    let tx = conn.transaction()?;
+    for statement in &sql {
+        tx.execute_batch(statement)?;
+    }
+    tx.execute("DELETE FROM settings WHERE key = ?1", [DEFERRED_INDEXES])?;
+    tx.commit()?;
     Ok(())
 }

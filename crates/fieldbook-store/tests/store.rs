@@ -473,3 +473,43 @@ fn an_older_device_database_gains_sync_state_on_upgrade() {
         assert_eq!(store.count(&sql).unwrap(), at, "{}", row.work_order.number);
     }
 }
+
+/// How many secondary indexes the bulk tables have.
+fn bulk_indexes(store: &Store) -> i64 {
+    store
+        .count(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+              AND tbl_name IN ('work_orders', 'inspection_results')",
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_first_sync_builds_its_indexes_once_and_a_crash_mid_way_leaves_none_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite");
+    let mut store = Store::open(&path).unwrap();
+    let all = bulk_indexes(&store);
+    assert!(all >= 5, "{all}");
+    // Into an empty store the secondary indexes are dropped for the pull...
+    store.set_bulk_pull(true).unwrap();
+    assert_eq!(bulk_indexes(&store), 0);
+    let data = generate(&DemoOptions::new(40, now()));
+    store.import(&data.for_technician(data.technicians[0].id)).unwrap();
+    // ...and the app killed before the pull ends: the next open builds them again.
+    drop(store);
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(bulk_indexes(&store), all);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    let (rows, total) = store.list_work_orders(&ListQuery { search: Some("WO-".into()), ..all_rows() }).unwrap();
+    assert_eq!(rows.len() as u32, total);
+    // A store that holds work keeps its indexes through a pull.
+    store.set_bulk_pull(true).unwrap();
+    assert_eq!(bulk_indexes(&store), all);
+    store.set_bulk_pull(false).unwrap();
+    assert_eq!(bulk_indexes(&store), all);
+}
+
+fn all_rows() -> ListQuery {
+    ListQuery { limit: 10_000, ..ListQuery::default() }
+}

@@ -23,9 +23,15 @@ use thiserror::Error;
 
 /// Outbox rows sent per push.
 pub const PUSH_BATCH: u32 = 200;
-/// Changes asked for per pull: large enough that a first sync of 10k work orders takes a few
-/// dozen round trips, small enough that one page is a few MB in memory.
-pub const PULL_PAGE: u32 = 2000;
+/// Changes asked for per pull, the most a server gives: a first sync of 10k work orders and
+/// their results takes about a dozen pages, each one transaction (fewer commits write the
+/// store's indexes fewer times), and a page is still only a few MB in memory.
+pub const PULL_PAGE: u32 = fieldbook_protocol::MAX_PULL_PAGE;
+/// Changes asked for by the first pull of a session: small, so that writing starts early. Each
+/// following page asks for twice the last, up to [`PULL_PAGE`], so that the next page arrives
+/// about when the device has written this one (downloading and parsing a change takes about
+/// half as long as writing it).
+pub const FIRST_PULL_PAGE: u32 = 250;
 
 #[derive(Debug, Error)]
 pub enum SyncError {
@@ -240,9 +246,9 @@ pub const FETCH_BUDGET_BYTES: usize = 32 * 1024 * 1024;
 struct Prefetch(tokio::task::JoinHandle<Result<PullResponse, SyncError>>);
 
 impl Prefetch {
-    fn start(client: &SyncClient, after: u64) -> Prefetch {
+    fn start(client: &SyncClient, after: u64, limit: u32) -> Prefetch {
         let client = client.clone();
-        Prefetch(tokio::spawn(async move { client.pull(after, PULL_PAGE).await }))
+        Prefetch(tokio::spawn(async move { client.pull(after, limit).await }))
     }
 
     async fn finish(mut self) -> Result<PullResponse, SyncError> {
@@ -257,6 +263,14 @@ impl Drop for Prefetch {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Applies one pulled page to the store, with its cursor, in one transaction.
+pub fn apply_page(store: &mut Store, page: PullResponse, now: DateTime<Utc>) -> Result<(), SyncError> {
+    let changes: Vec<_> = page.changes.into_iter().filter_map(|c| plan::into_pulled(c.body)).collect();
+    let reference = plan::to_reference(page.reference);
+    store.apply_pulled(&reference, &changes, page.cursor, now)?;
+    Ok(())
 }
 
 fn missing_here(id: &BlobId) -> SyncError {
@@ -357,18 +371,31 @@ pub async fn sync_with_progress(
     // order, each with its cursor in one transaction; on any failure the page in flight is
     // dropped and the next session starts from the last saved cursor.
     progress(SyncProgress::Receiving { received: 0 });
-    let mut in_flight = Some(Prefetch::start(client, lock(store).pull_cursor()?));
-    while let Some(request) = in_flight.take() {
-        let page = request.finish().await?;
-        if page.more {
-            in_flight = Some(Prefetch::start(client, page.cursor));
+    let mut limit = FIRST_PULL_PAGE;
+    let mut in_flight = Some(Prefetch::start(client, lock(store).pull_cursor()?, limit));
+    // Set once the first page says more follow: see `Store::set_bulk_pull`.
+    let mut bulk = false;
+    let pulled: Result<(), SyncError> = async {
+        while let Some(request) = in_flight.take() {
+            let page = request.finish().await?;
+            if page.more {
+                limit = (limit * 2).min(PULL_PAGE);
+                in_flight = Some(Prefetch::start(client, page.cursor, limit));
+                if !bulk {
+                    lock(store).set_bulk_pull(true)?;
+                    bulk = true;
+                }
+            }
+            report.pulled += page.changes.len();
+            apply_page(&mut lock(store), page, now)?;
+            progress(SyncProgress::Receiving { received: report.pulled as u64 });
         }
-        let changes: Vec<_> = page.changes.iter().filter_map(|c| plan::to_pulled(&c.body)).collect();
-        let reference = plan::to_reference(page.reference);
-        lock(store).apply_pulled(&reference, &changes, page.cursor, now)?;
-        report.pulled += page.changes.len();
-        progress(SyncProgress::Receiving { received: report.pulled as u64 });
+        Ok(())
     }
+    .await;
+    let restored = if bulk { lock(store).set_bulk_pull(false) } else { Ok(()) };
+    pulled?;
+    restored?;
     // The parts catalog, when it changed since the last sync.
     let etag = lock(store).setting("parts.etag")?;
     if let Some((parts, etag)) = client.parts(etag.as_deref()).await? {

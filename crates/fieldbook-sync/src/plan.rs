@@ -75,6 +75,25 @@ pub fn to_reference(reference: ReferenceData) -> ImportBatch {
     }
 }
 
+/// A pulled change in the store's terms, taking it rather than copying it.
+pub fn into_pulled(body: ChangeBody) -> Option<PulledChange> {
+    Some(match body {
+        ChangeBody::WorkOrder { work_order } => PulledChange::WorkOrder(work_order),
+        ChangeBody::Removed { work_order_id } => PulledChange::Removed(work_order_id),
+        ChangeBody::Record { op } => PulledChange::Record(match op {
+            MutationOp::InspectionResult(r) => PulledRecord::InspectionResult(r),
+            MutationOp::FaultRecord(r) => PulledRecord::FaultRecord(r),
+            MutationOp::PartUsage(r) => PulledRecord::PartUsage(r),
+            MutationOp::Photo(r) => PulledRecord::Photo(r),
+            MutationOp::Note(r) => PulledRecord::Note(r),
+            MutationOp::SignOff(r) => PulledRecord::SignOff(r),
+            MutationOp::CorrectiveRequest(r) => PulledRecord::CorrectiveRequest(r),
+            // Status steps reach devices inside work-order changes, never as records.
+            MutationOp::Status(_) => return None,
+        }),
+    })
+}
+
 /// A pulled change in the store's terms.
 pub fn to_pulled(body: &ChangeBody) -> Option<PulledChange> {
     Some(match body {

@@ -5,6 +5,12 @@
 //! `cargo run --release -p fieldbook-tests --bin fieldbook-sync-bench -- [WORK_ORDERS]`
 //! (default 10,000; needs Node and `npm ci --prefix bench/pouchdb`; `./dev bench-sync` does
 //! both). Not part of CI.
+//!
+//! For working on Fieldbook's side alone: `FIELDBOOK_BENCH_FIELDBOOK_ONLY=1` stops after
+//! Fieldbook's sync; `FIELDBOOK_BENCH_DUMP=DIR` (with `FIELDBOOK_BENCH_DUMP_PAGE=N`, default
+//! the client's page) writes the pull pages as the server sends them (before compression) to
+//! DIR; `FIELDBOOK_BENCH_APPLY=DIR` parses and applies such pages to a fresh store three
+//! times and prints the time of each step, with no server.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -227,8 +233,41 @@ fn bulk_load(dir: &Path, rows: &Rows) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
+/// Applies pages dumped by `FIELDBOOK_BENCH_DUMP` to a fresh store, timing parsing and
+/// applying apart (for profiling the device's side alone).
+fn apply_dumped(pages: &Path) {
+    let mut files: Vec<_> = std::fs::read_dir(pages).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let texts: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    for round in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path().join("device.sqlite")).unwrap();
+        let (mut parse, mut apply) = (0.0, 0.0);
+        store.set_bulk_pull(true).unwrap();
+        for text in &texts {
+            let started = Instant::now();
+            let page: fieldbook_protocol::PullResponse = serde_json::from_slice(text).unwrap();
+            parse += started.elapsed().as_secs_f64();
+            let started = Instant::now();
+            fieldbook_sync::apply_page(&mut store, page, Utc::now()).unwrap();
+            apply += started.elapsed().as_secs_f64();
+        }
+        store.set_bulk_pull(false).unwrap();
+        let size = |name: &str| std::fs::metadata(dir.path().join(name)).map_or(0, |m| m.len());
+        println!(
+            "round {round}: parse {parse:.3} s, apply {apply:.3} s; store file {} bytes, WAL {} bytes",
+            size("device.sqlite"),
+            size("device.sqlite-wal")
+        );
+    }
+}
+
 #[tokio::main]
 async fn main() {
+    if let Ok(pages) = std::env::var("FIELDBOOK_BENCH_APPLY") {
+        apply_dumped(Path::new(&pages));
+        return;
+    }
     let work_orders: usize = std::env::args().nth(1).map(|n| n.parse().expect("a number")).unwrap_or(10_000);
     let dir = tempfile::tempdir().unwrap();
     let (base, _db) = seeded_server(dir.path(), work_orders).await;
@@ -245,7 +284,30 @@ async fn main() {
     let fieldbook_up = counter.up.load(Ordering::Relaxed) - before.0;
     let fieldbook_down = counter.down.load(Ordering::Relaxed) - before.1;
     let results_on_device = device.lock().unwrap().count("SELECT COUNT(*) FROM inspection_results").unwrap();
+    if let Ok(out) = std::env::var("FIELDBOOK_BENCH_DUMP") {
+        // The pages as the server serialises them, for looking at the wire format.
+        let mut after = 0;
+        for n in 0.. {
+            let size =
+                std::env::var("FIELDBOOK_BENCH_DUMP_PAGE").map_or(fieldbook_sync::PULL_PAGE, |v| v.parse().unwrap());
+            let page = client.pull(after, size).await.unwrap();
+            std::fs::write(format!("{out}/page{n:02}.json"), serde_json::to_string(&page).unwrap()).unwrap();
+            after = page.cursor;
+            if !page.more {
+                break;
+            }
+        }
+    }
 
+    if std::env::var_os("FIELDBOOK_BENCH_FIELDBOOK_ONLY").is_some() {
+        // For iterating on Fieldbook's side alone.
+        println!(
+            "Fieldbook first sync: {fieldbook_seconds:.3} s, {} bytes on the wire ({fieldbook_down} down, {fieldbook_up} up), {} changes pulled, {results_on_device} results",
+            fieldbook_up + fieldbook_down,
+            report.pulled
+        );
+        return;
+    }
     // The same documents for PouchDB, and the bulk-load limit.
     let docs_path = dir.path().join("docs.jsonl");
     let (doc_count, rows) = documents(&base, &docs_path).await;
