@@ -21,6 +21,10 @@ use fieldbook_store::{Acknowledgement, Store};
 use fieldbook_tests::e2e::{Error, Session};
 
 const SIZES: [(&str, u32, u32); 2] = [("landscape", 1280, 800), ("portrait", 800, 1280)];
+/// WebDriver's screenshot never answers when WebKit draws without compositing, which the app
+/// chooses on a machine without a GPU (src-tauri `draw_on_the_cpu_without_a_gpu`); the
+/// screenshots are taken with compositing on, through software GL.
+const COMPOSITED: &[(&str, &str)] = &[("WEBKIT_DISABLE_COMPOSITING_MODE", "0")];
 const LOCALES: [(&str, &str); 2] = [("zh-CN", "lang-zh"), ("en", "lang-en")];
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -33,7 +37,7 @@ async fn main() -> Result<(), Error> {
 
     // --- First run: an empty device opens on the sign-in screen. ---
     let empty = tempfile::tempdir()?;
-    let session = Session::start(empty.path()).await?;
+    let session = Session::start_with_env(empty.path(), COMPOSITED).await?;
     session.wait_for("[data-testid=enroll-screen]").await?;
     for (locale, lang_button) in LOCALES {
         switch_language(&session, lang_button).await?;
@@ -49,7 +53,7 @@ async fn main() -> Result<(), Error> {
     let dir = tempfile::tempdir()?;
     let data = fieldbook_tests::demo_device(dir.path(), 60, "zh-CN");
     let prepared = prepare(dir.path(), &data)?;
-    let session = Session::start(dir.path()).await?;
+    let session = Session::start_with_env(dir.path(), COMPOSITED).await?;
     for (locale, lang_button) in LOCALES {
         switch_language(&session, lang_button).await?;
         for (orientation, width, height) in SIZES {
