@@ -5,21 +5,11 @@ use std::sync::Arc;
 
 use fantoccini::Locator;
 use fieldbook_app::{App, SystemClock, WorkOrderQuery, WorkOrderSummary};
-use fieldbook_domain::{FaultLevel, WorkOrderStatus};
+use fieldbook_domain::FaultLevel;
+// The order the list groups statuses in: the store's.
+use fieldbook_store::LIST_ORDER as GROUP_ORDER;
 use fieldbook_tests::demo_device;
 use fieldbook_tests::e2e::{Error, Session};
-
-/// The order the list groups statuses in (ui/src/features/work-orders/list-rows.ts).
-const GROUP_ORDER: [WorkOrderStatus; 8] = [
-    WorkOrderStatus::OnSite,
-    WorkOrderStatus::EnRoute,
-    WorkOrderStatus::Assigned,
-    WorkOrderStatus::New,
-    WorkOrderStatus::Returned,
-    WorkOrderStatus::Completed,
-    WorkOrderStatus::Approved,
-    WorkOrderStatus::Cancelled,
-];
 
 fn level_label(level: FaultLevel, zh: bool) -> &'static str {
     match (level, zh) {
