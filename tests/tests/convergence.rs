@@ -99,6 +99,7 @@ async fn device(world: &World, technicians: &[fieldbook_protocol::UserInfo; 2], 
             name: "property device".into(),
             token_hash: auth::token_hash(&token),
             enrolled_at: Utc::now(),
+            public_key: None,
         })
         .await
         .unwrap();

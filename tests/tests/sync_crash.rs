@@ -5,6 +5,7 @@
 //!
 //! `FIELDBOOK_SYNC_KILLS` sets the number of kills (default 60).
 
+use fieldbook_domain::evidence::DeviceKey;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -40,7 +41,10 @@ async fn a_device_killed_while_syncing_loses_and_duplicates_nothing() {
     let base = format!("http://127.0.0.1:{}", line.trim().strip_prefix("listening ").unwrap());
 
     let device_path = dir.path().join("device.sqlite");
-    let (client, enrolled) = SyncClient::enroll(&base, "tech1", PASSWORD, "crashing tablet").await.unwrap();
+    let (client, enrolled) =
+        SyncClient::enroll(&base, "tech1", PASSWORD, "crashing tablet", &DeviceKey::generate().public_key())
+            .await
+            .unwrap();
     {
         let store = Mutex::new(Store::open(&device_path).unwrap());
         remember_enrollment(&store, &base, &enrolled).unwrap();
@@ -80,7 +84,15 @@ async fn a_device_killed_while_syncing_loses_and_duplicates_nothing() {
 
     // A fresh device sees every acknowledged note exactly once, and nothing the device lacks.
     let fresh = Mutex::new(Store::open(dir.path().join("fresh.sqlite")).unwrap());
-    let (fresh_client, fresh_enrolled) = SyncClient::enroll(&base, "tech1", PASSWORD, "fresh").await.unwrap();
+    let (fresh_client, fresh_enrolled) = SyncClient::enroll(
+        &base,
+        "tech1",
+        PASSWORD,
+        "fresh",
+        &fresh.lock().unwrap().device_key().unwrap().public_key(),
+    )
+    .await
+    .unwrap();
     remember_enrollment(&fresh, &base, &fresh_enrolled).unwrap();
     sync_once(&fresh, &fresh_client, Utc::now()).await.unwrap();
     let notes = |store: &Mutex<Store>| -> Vec<String> {

@@ -159,8 +159,11 @@ impl App {
                 "the server address starts with https:// (or http:// on a local network)",
             ));
         }
-        let (_, enrolled) =
-            SyncClient::enroll(server, username.trim(), password, device_name).await.map_err(sync_error)?;
+        // The key this device signs visit reports with; the server keeps its public half.
+        let public_key = self.store().device_key()?.public_key();
+        let (_, enrolled) = SyncClient::enroll(server, username.trim(), password, device_name, &public_key)
+            .await
+            .map_err(sync_error)?;
         remember_enrollment(&self.store, server, &enrolled).map_err(sync_error)?;
         self.wake_sync();
         self.sync_status()

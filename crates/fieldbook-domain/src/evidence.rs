@@ -18,10 +18,12 @@ pub const REPORT_FORMAT: u32 = 1;
 
 /// What a signed report vouches for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportDocument {
     pub format: u32,
     /// The visit as signed: work order snapshot, results, fault records, parts, photos (by
     /// content id), the sign-off (with the signature's content id) and notes.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub visit: Visit,
     pub technician: ReportSigner,
     /// The device that signed, by its enrollment id.
@@ -33,6 +35,7 @@ pub struct ReportDocument {
 
 /// The technician who signed, as the report names them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReportSigner {
     pub id: UserId,
     pub name: String,
@@ -40,6 +43,25 @@ pub struct ReportSigner {
 }
 
 impl ReportDocument {
+    /// The document of a visit signed now by `technician` on `device_id`; `previous` is the
+    /// hash of the version it amends.
+    pub fn of_visit(
+        visit: Visit,
+        technician: ReportSigner,
+        device_id: &str,
+        signed_at: DateTime<Utc>,
+        previous: Option<String>,
+    ) -> Self {
+        ReportDocument {
+            format: REPORT_FORMAT,
+            visit,
+            technician,
+            device_id: device_id.to_owned(),
+            signed_at,
+            previous,
+        }
+    }
+
     /// The RFC 8785 canonical JSON of the document: the same document gives the same bytes on
     /// every device and server.
     pub fn canonical_json(&self) -> Vec<u8> {
@@ -48,7 +70,7 @@ impl ReportDocument {
 
     /// SHA-256 of the canonical JSON, lowercase hex.
     pub fn hash(&self) -> String {
-        hex::encode(Sha256::digest(self.canonical_json()))
+        sha256_hex(&self.canonical_json())
     }
 
     /// Every blob the document names: the photos, then the signature.
@@ -57,6 +79,11 @@ impl ReportDocument {
         blobs.extend(self.visit.sign_off.as_ref().map(|s| &s.signature));
         blobs
     }
+}
+
+/// SHA-256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// A short code for a report hash, for reading out on the phone: `3F2A-9C41`.
@@ -73,6 +100,24 @@ impl DeviceKey {
     /// The key from its 32 secret bytes (made from the system's random source at enrollment).
     pub fn from_secret(secret: [u8; 32]) -> Self {
         Self(SigningKey::from_bytes(&secret))
+    }
+
+    /// A new key from the operating system's random source.
+    pub fn generate() -> Self {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).expect("the operating system's random source is readable");
+        Self::from_secret(secret)
+    }
+
+    /// The key from its secret as stored on the device (64 hex characters).
+    pub fn from_hex(secret: &str) -> Option<Self> {
+        let bytes: [u8; 32] = hex::decode(secret).ok()?.try_into().ok()?;
+        Some(Self::from_secret(bytes))
+    }
+
+    /// The secret as stored on the device (64 hex characters).
+    pub fn secret_hex(&self) -> String {
+        hex::encode(self.secret())
     }
 
     pub fn secret(&self) -> [u8; 32] {
@@ -95,6 +140,7 @@ impl DeviceKey {
 /// A report document with its hash, the device's signature over the hash, and the device's
 /// public key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedReport {
     pub document: ReportDocument,
     pub hash: String,
@@ -103,7 +149,9 @@ pub struct SignedReport {
 }
 
 /// What verification found.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "state", rename_all = "snake_case")]
 pub enum Verdict {
     /// Nothing changed since signing.
     Intact { hash: String, code: String, technician: String, device_id: String, signed_at: DateTime<Utc> },
@@ -171,6 +219,11 @@ pub fn verify(
         device_id: d.device_id.clone(),
         signed_at: d.signed_at,
     }
+}
+
+/// Whether `hex_key` is an Ed25519 public key: 64 hex characters of a valid curve point.
+pub fn check_public_key(hex_key: &str) -> Result<(), String> {
+    verifying_key(hex_key).map(|_| ())
 }
 
 fn verifying_key(hex_key: &str) -> Result<VerifyingKey, String> {

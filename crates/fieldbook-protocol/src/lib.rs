@@ -6,6 +6,7 @@
 //! facts with ids made on the device, so the server stores exactly what the device made.
 
 use chrono::{DateTime, Utc};
+use fieldbook_domain::evidence::{SignedReport, Verdict};
 use fieldbook_domain::{
     Asset, AssetId, BillingBasis, BlobId, ChecklistTemplate, Contact, CorrectiveRequest, Customer, CustomerId,
     FaultLevel, FaultRecord, Hlc, InspectionResult, MutationId, Note, PartUsage, Photo, PolicyId, Role, ServicePolicy,
@@ -18,8 +19,9 @@ mod wire;
 
 /// The version of this protocol. Bumped on any incompatible change. Version 2: a pulled
 /// work order carries ids, and each page carries the reference data its work orders name once.
-/// Version 3: a pull page's compact layout (see `wire.rs`).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// Version 3: a pull page's compact layout (see `wire.rs`). Version 4: a device enrolls with
+/// its report-signing key and pushes signed visit reports.
+pub const PROTOCOL_VERSION: u32 = 4;
 /// The request header that carries it.
 pub const PROTOCOL_HEADER: &str = "fieldbook-protocol";
 /// The largest push a server accepts, in mutations.
@@ -48,6 +50,9 @@ pub struct EnrollRequest {
     pub password: String,
     /// How the device shows in the supervisor's device list, e.g. "张伟's tablet".
     pub device_name: String,
+    /// The device's Ed25519 public key (64 hex characters), with which it signs visit reports;
+    /// the secret half never leaves the device.
+    pub public_key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -93,6 +98,9 @@ pub enum MutationOp {
     Status(StatusStep),
     /// A corrective work order asked for from a visit; becomes a new work order.
     CorrectiveRequest(CorrectiveRequest),
+    /// The signed visit report made at sign-off; the server checks it and appends it to the
+    /// report ledger. Never part of a pull.
+    Report(Box<SignedReport>),
 }
 
 impl MutationOp {
@@ -107,6 +115,7 @@ impl MutationOp {
             MutationOp::SignOff(r) => r.work_order_id,
             MutationOp::Status(s) => s.work_order_id,
             MutationOp::CorrectiveRequest(r) => r.work_order_id,
+            MutationOp::Report(r) => r.document.visit.work_order.id,
         }
     }
 }
@@ -411,6 +420,42 @@ pub struct ConflictInfo {
     pub hlc: String,
     pub resolved_at: Option<DateTime<Utc>>,
     pub resolved_by: Option<UserId>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report ledger
+
+/// One entry of the server's report ledger: insert-only, each entry's `chain` hashing the
+/// previous entry's `chain` with this report's hash, so no entry can be changed or removed
+/// without breaking every later one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LedgerEntry {
+    /// The entry's place in the ledger: 1, 2, 3, …
+    pub seq: u64,
+    /// SHA-256 of the report document's canonical JSON.
+    pub hash: String,
+    /// The hash of the report this one amends (the previous signed version of the visit).
+    pub previous: Option<String>,
+    /// SHA-256 of the previous entry's chain hash (64 zeros for the first) and this `hash`.
+    pub chain: String,
+    pub work_order_id: WorkOrderId,
+    pub work_order_number: String,
+    /// The visit version the report signs (0 for the first visit, +1 per reopening).
+    pub visit_version: u32,
+    pub device_id: String,
+    pub technician_id: UserId,
+    pub signed_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A report as the ledger holds it, and what checking it now finds: the signature, every
+/// image against the server's copy, the key enrolled for the device, its revocation, and the
+/// ledger's chain up to this entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReportCheck {
+    pub entry: LedgerEntry,
+    pub report: SignedReport,
+    pub verdict: Verdict,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -126,6 +126,25 @@ pub struct SignOffRow {
 pub struct Verification {
     pub hash: String,
     pub code: String,
+    /// The signed report (its JSON), carried in the PDF as the attached file
+    /// [`crate::SIGNED_REPORT_FILE`], so the PDF alone can be checked with
+    /// `fieldbook-server verify report.pdf`.
+    #[serde(skip)]
+    pub signed_report: Option<Vec<u8>>,
+    /// Whether the template attaches it (set by [`crate::render`]).
+    pub attached: bool,
+}
+
+impl Verification {
+    /// The footer and attachment of a signed report.
+    pub fn of(signed: &fieldbook_domain::evidence::SignedReport) -> Self {
+        Verification {
+            hash: signed.hash.clone(),
+            code: fieldbook_domain::evidence::short_code(&signed.hash),
+            signed_report: Some(serde_json::to_vec(signed).expect("a signed report serialises to JSON")),
+            attached: true,
+        }
+    }
 }
 
 /// An image the report shows, by the path its row names.

@@ -18,6 +18,9 @@ use typst_layout::PagedDocument;
 
 pub use data::*;
 
+/// The name of the signed report's JSON attached to a signed report's PDF.
+pub const SIGNED_REPORT_FILE: &str = "fieldbook-signed-report.json";
+
 /// The built-in report template.
 pub const DEFAULT_TEMPLATE: &str = include_str!("../templates/visit-report.typ");
 
@@ -38,6 +41,8 @@ pub enum ReportError {
     Template(String),
     #[error("writing the PDF failed: {0}")]
     Pdf(String),
+    #[error("this file is not a PDF that can be read: {0}")]
+    NotAPdf(String),
     #[error("the report data could not be encoded: {0}")]
     Data(#[from] serde_json::Error),
 }
@@ -89,6 +94,9 @@ pub fn render(
 ) -> Result<Vec<u8>, ReportError> {
     let mut files = vec![("/data.json".to_owned(), serde_json::to_vec(data)?)];
     files.extend(images.iter().map(|image| (image.path.clone(), image.bytes.clone())));
+    if let Some(signed) = data.verification.as_ref().and_then(|v| v.signed_report.clone()) {
+        files.push((format!("/{SIGNED_REPORT_FILE}"), signed));
+    }
     let world = world::ReportWorld::new(&fonts.library, &fonts.book, &fonts.fonts, template, files);
     let document: PagedDocument = typst::compile(&world).output.map_err(|errors| {
         ReportError::Template(errors.iter().map(|e| e.message.to_string()).collect::<Vec<_>>().join("; "))
@@ -102,6 +110,23 @@ pub fn render(
     // shaped words) and drop the rest, so a long-running app does not grow with every report.
     comemo::evict(10);
     pdf
+}
+
+/// The signed report a Fieldbook PDF carries (see [`Verification::of`]), if it carries one.
+pub fn signed_report_in_pdf(pdf: &[u8]) -> Result<Option<fieldbook_domain::evidence::SignedReport>, ReportError> {
+    let document = lopdf::Document::load_mem(pdf).map_err(|e| ReportError::NotAPdf(e.to_string()))?;
+    for object in document.objects.values() {
+        let Ok(stream) = object.as_stream() else { continue };
+        let is_embedded_file = stream.dict.get(b"Type").and_then(|t| t.as_name()).is_ok_and(|t| t == b"EmbeddedFile");
+        if !is_embedded_file {
+            continue;
+        }
+        let content = stream.decompressed_content().unwrap_or_else(|_| stream.content.clone());
+        if let Ok(signed) = serde_json::from_slice(&content) {
+            return Ok(Some(signed));
+        }
+    }
+    Ok(None)
 }
 
 /// Drops everything Typst memoized, so the next report is typeset from scratch (benchmarks).

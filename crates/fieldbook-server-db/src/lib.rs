@@ -15,8 +15,8 @@ use fieldbook_domain::{
     WorkOrderId,
 };
 use fieldbook_protocol::{
-    ConflictFilter, ConflictInfo, DeviceInfo, Mutation, PartCatalogEntry, PullResponse, PushResponse, UploadStatus,
-    UserInfo, WorkOrderFilter,
+    ConflictFilter, ConflictInfo, DeviceInfo, LedgerEntry, Mutation, PartCatalogEntry, PullResponse, PushResponse,
+    ReportCheck, UploadStatus, UserInfo, WorkOrderFilter,
 };
 use thiserror::Error;
 
@@ -61,6 +61,8 @@ pub struct NewDevice {
     pub name: String,
     pub token_hash: String,
     pub enrolled_at: DateTime<Utc>,
+    /// The device's Ed25519 public key for signed reports (hex).
+    pub public_key: Option<String>,
 }
 
 /// Reference data loaded in bulk (the demo set, a CSV import): all of it or none of it.
@@ -159,4 +161,21 @@ pub trait Database: Send + Sync + 'static {
     async fn blob(&self, id: &BlobId) -> DbResult<Option<Vec<u8>>>;
     /// The work orders that reference a blob (photos and signatures), for authorization.
     async fn blob_work_orders(&self, id: &BlobId) -> DbResult<Vec<WorkOrderId>>;
+
+    // The report ledger (signed reports arrive by push, checked by [`rules::check_report`]).
+    /// The ledger's entries of one work order, oldest first.
+    async fn reports(&self, work_order: WorkOrderId) -> DbResult<Vec<LedgerEntry>>;
+    /// The report whose hash starts with `hash` (at least 8 hex digits; a short code's dash is
+    /// ignored), checked now: hash, signature, images, the device's enrolled key and its
+    /// revocation, and the entry's link to the one before it.
+    async fn check_report(&self, hash: &str) -> DbResult<Option<ReportCheck>>;
+    /// Recomputes the whole ledger's chain: the number of entries, or the first that breaks it.
+    async fn check_ledger(&self) -> DbResult<LedgerCheck>;
+}
+
+/// What walking the ledger's chain found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerCheck {
+    Sound { entries: u64 },
+    Broken { seq: u64, reason: String },
 }

@@ -1,8 +1,9 @@
 //! The decisions every storage backend makes alike, as pure functions over the stored state.
 
 use chrono::{DateTime, Utc};
+use fieldbook_domain::evidence::{SignedReport, Verdict, short_code, verify};
 use fieldbook_domain::{
-    ChecklistTemplate, Role, RuleViolation, ServicePolicy, StatusAction, UserId, WorkOrder, WorkOrderStatus,
+    BlobId, ChecklistTemplate, Role, RuleViolation, ServicePolicy, StatusAction, UserId, WorkOrder, WorkOrderStatus,
 };
 use fieldbook_protocol::{Mutation, MutationOp, Outcome, ReviewRequest, UpdateWorkOrder, UserInfo};
 
@@ -153,7 +154,10 @@ pub fn check_mutation(
     }
     // Notes may be added to any work order the technician holds; other facts only to a visit
     // in progress (a returned one once reopened) and not yet signed.
-    if !matches!(op, MutationOp::Note(_)) && (!work_order.status.accepts_visit_records() || signed) {
+    // A signed report follows its sign-off; [`check_report`] checks it against the ledger.
+    if !matches!(op, MutationOp::Note(_) | MutationOp::Report(_))
+        && (!work_order.status.accepts_visit_records() || signed)
+    {
         let status = if signed { WorkOrderStatus::Completed } else { work_order.status };
         return Err(rejected("visit_locked", RuleViolation::VisitLocked(status).to_string()));
     }
@@ -190,6 +194,79 @@ pub fn check_mutation(
     }
     Ok(MutationEffect { work_order: None, record: Some(op.clone()) })
 }
+
+/// What the server knows when it checks a pushed signed report.
+pub struct ReportContext<'a> {
+    /// The device that pushed it.
+    pub device_id: &'a str,
+    /// The public key that device enrolled with (none for a device enrolled before keys).
+    pub enrolled_key: Option<&'a str>,
+    /// Whether the server holds the sign-off the report names, on its work order.
+    pub sign_off_held: bool,
+    /// The hash of the latest report of the work order in the ledger.
+    pub ledger_head: Option<&'a str>,
+}
+
+/// Checks a signed report before it is appended to the ledger: signed by the pushing
+/// technician on the pushing device with the key it enrolled, over a sign-off the server
+/// accepted, amending exactly the latest report of the work order, and intact (hash,
+/// signature, every image against the server's copy).
+pub fn check_report(
+    user: &UserInfo,
+    report: &SignedReport,
+    context: &ReportContext<'_>,
+    blob: impl Fn(&BlobId) -> Option<Vec<u8>>,
+) -> Result<(), Outcome> {
+    let document = &report.document;
+    if document.technician.id != user.id {
+        return Err(rejected("forbidden", "a report is signed in one's own name"));
+    }
+    if document.device_id != context.device_id {
+        return Err(rejected("report_invalid", "the report names another device than the one that sent it"));
+    }
+    if context.enrolled_key != Some(report.public_key.as_str()) {
+        return Err(rejected(
+            "report_invalid",
+            "the report is signed with a key this device did not enroll with; enroll the device again",
+        ));
+    }
+    if document.visit.sign_off.is_none() || !context.sign_off_held {
+        return Err(rejected("report_invalid", "the report names a sign-off the server did not accept"));
+    }
+    if document.previous.as_deref() != context.ledger_head {
+        let message = match (context.ledger_head, &document.previous) {
+            (Some(head), None) => {
+                format!("the visit already has a signed report ({}); an amendment must name it", short_code(head))
+            }
+            (None, Some(previous)) => {
+                format!("the report amends {}, which the ledger does not hold", short_code(previous))
+            }
+            (Some(head), Some(previous)) => format!(
+                "the report amends {}, but the visit's latest signed report is {}",
+                short_code(previous),
+                short_code(head)
+            ),
+            (None, None) => unreachable!("equal"),
+        };
+        return Err(rejected("report_invalid", message));
+    }
+    match verify(report, blob, |_| false) {
+        Verdict::Intact { .. } => Ok(()),
+        Verdict::Tampered { reasons } => Err(rejected("report_tampered", reasons.join("; "))),
+        Verdict::RevokedDevice { .. } => Err(rejected("forbidden", "the device is revoked")),
+    }
+}
+
+/// The chain hash of a ledger entry: SHA-256 over the previous entry's chain hash and this
+/// report's hash (hex, joined by a newline).
+pub fn chain_hash(previous_chain: Option<&str>, report_hash: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let previous = previous_chain.unwrap_or(GENESIS_CHAIN);
+    hex::encode(Sha256::digest(format!("{previous}\n{report_hash}")))
+}
+
+/// The chain hash before the first entry.
+pub const GENESIS_CHAIN: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[cfg(test)]
 mod tests {

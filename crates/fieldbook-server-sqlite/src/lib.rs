@@ -28,6 +28,7 @@
 mod blobs;
 mod codec;
 mod conflicts;
+mod ledger;
 mod reference;
 mod schema;
 mod sync;
@@ -44,10 +45,12 @@ use fieldbook_domain::{
     UserId, WorkOrder, WorkOrderId,
 };
 use fieldbook_protocol::{
-    ConflictFilter, ConflictInfo, DeviceInfo, Mutation, PartCatalogEntry, PullResponse, PushResponse, UploadStatus,
-    UserInfo, WorkOrderFilter,
+    ConflictFilter, ConflictInfo, DeviceInfo, LedgerEntry, Mutation, PartCatalogEntry, PullResponse, PushResponse,
+    ReportCheck, UploadStatus, UserInfo, WorkOrderFilter,
 };
-use fieldbook_server_db::{Database, DbError, DbResult, NewDevice, ReferenceBatch, SupervisorChange, UserRecord};
+use fieldbook_server_db::{
+    Database, DbError, DbResult, LedgerCheck, NewDevice, ReferenceBatch, SupervisorChange, UserRecord,
+};
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::codec::SqlResult;
@@ -300,6 +303,19 @@ impl Database for SqliteDatabase {
     async fn blob(&self, id: &BlobId) -> DbResult<Option<Vec<u8>>> {
         let id = id.clone();
         self.read(move |tx| blobs::blob(tx, &id)).await
+    }
+
+    async fn reports(&self, work_order: WorkOrderId) -> DbResult<Vec<LedgerEntry>> {
+        self.read(move |tx| ledger::reports(tx, work_order)).await
+    }
+
+    async fn check_report(&self, hash: &str) -> DbResult<Option<ReportCheck>> {
+        let hash = hash.to_owned();
+        self.read(move |tx| ledger::check(tx, &hash)).await
+    }
+
+    async fn check_ledger(&self) -> DbResult<LedgerCheck> {
+        self.read(|tx| ledger::check_ledger(tx)).await
     }
 
     async fn blob_work_orders(&self, id: &BlobId) -> DbResult<Vec<WorkOrderId>> {

@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 /// Times are Unix milliseconds (UTC); ids are UUID text (blob ids: SHA-256 hex); bodies are
@@ -179,6 +179,36 @@ const V3: &str = r#"
 UPDATE changes
 SET body = json_object('type', 'work_order', 'work_order', json(json_extract(body, '$.bundle.work_order')))
 WHERE json_extract(body, '$.type') = 'work_order' AND json_extract(body, '$.bundle') IS NOT NULL;
+"#;
+
+/// Protocol 4: each device's report-signing key, and the report ledger. The ledger is
+/// insert-only: its triggers refuse every UPDATE and DELETE, and each entry's `chain` hashes
+/// the previous entry's `chain` with its report's hash. `document` is the report document's
+/// canonical JSON exactly as it was hashed and signed.
+const V4: &str = r#"
+ALTER TABLE devices ADD COLUMN public_key TEXT;
+
+CREATE TABLE report_ledger (
+    seq               INTEGER PRIMARY KEY,
+    hash              TEXT NOT NULL UNIQUE,
+    previous          TEXT UNIQUE REFERENCES report_ledger(hash),
+    chain             TEXT NOT NULL UNIQUE,
+    work_order_id     TEXT NOT NULL REFERENCES work_orders(id),
+    work_order_number TEXT NOT NULL,
+    visit_version     INTEGER NOT NULL,
+    device_id         TEXT NOT NULL REFERENCES devices(id),
+    technician_id     TEXT NOT NULL REFERENCES users(id),
+    signed_at         INTEGER NOT NULL,
+    received_at       INTEGER NOT NULL,
+    document          TEXT NOT NULL,
+    signature         TEXT NOT NULL,
+    public_key        TEXT NOT NULL
+) STRICT;
+CREATE INDEX report_ledger_by_work_order ON report_ledger (work_order_id, seq);
+CREATE TRIGGER report_ledger_is_insert_only_update BEFORE UPDATE ON report_ledger
+BEGIN SELECT RAISE(ABORT, 'the report ledger is insert-only'); END;
+CREATE TRIGGER report_ledger_is_insert_only_delete BEFORE DELETE ON report_ledger
+BEGIN SELECT RAISE(ABORT, 'the report ledger is insert-only'); END;
 "#;
 
 #[cfg(test)]

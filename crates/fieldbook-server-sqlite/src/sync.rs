@@ -141,7 +141,14 @@ fn apply(
     };
     let signed = state.signed.get(&id).copied().unwrap_or(false);
     let assignee = work_order.and_then(|w| w.assignee);
-    let checked = rules::check_mutation(user, work_order, template, signed, &mutation.op);
+    let mut checked = rules::check_mutation(user, work_order, template, signed, &mutation.op);
+    if let (Ok(_), MutationOp::Report(report)) = (&checked, &mutation.op) {
+        // A signed report goes to the ledger, not to the records, and is never streamed.
+        match crate::ledger::append(conn, user, device_id, report, at)? {
+            Ok(_) => return Ok(Outcome::Applied),
+            Err(refused) => checked = Err(refused),
+        }
+    }
     let parent = match &mutation.op {
         MutationOp::CorrectiveRequest(_) => work_order.cloned(),
         _ => None,
@@ -225,8 +232,8 @@ fn insert_record(conn: &Connection, op: &MutationOp, device_id: &str, at: DateTi
         MutationOp::Note(r) => (r.id.to_string(), "note", None, to_json(r)?),
         MutationOp::SignOff(r) => (r.id.to_string(), "sign_off", Some(r.signature.to_string()), to_json(r)?),
         MutationOp::CorrectiveRequest(r) => (r.id.to_string(), "corrective_request", None, to_json(r)?),
-        MutationOp::Status(_) => {
-            return Err(DbError::Backend("a status step is not a record; the push rules returned it as one".into()));
+        MutationOp::Status(_) | MutationOp::Report(_) => {
+            return Err(DbError::Backend("only visit records are stored as records".into()));
         }
     };
     let inserted = conn

@@ -138,8 +138,15 @@ pub(crate) fn device(conn: &Connection, id: &str) -> DbResult<DeviceInfo> {
 pub(crate) fn create_device(conn: &Connection, device: NewDevice) -> DbResult<DeviceInfo> {
     require_user(conn, device.user_id)?;
     conn.execute(
-        "INSERT INTO devices (id, user_id, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![device.id, device.user_id.to_string(), device.name, device.token_hash, millis(device.enrolled_at)],
+        "INSERT INTO devices (id, user_id, name, token_hash, enrolled_at, public_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            device.id,
+            device.user_id.to_string(),
+            device.name,
+            device.token_hash,
+            millis(device.enrolled_at),
+            device.public_key
+        ],
     )
     .map_err(|e| {
         sql_unique(e, |column| match column {

@@ -119,6 +119,7 @@ async fn setup(db: &dyn Database) -> World {
                 name: format!("{}的平板", t.name),
                 token_hash: format!("token-hash-{}", i + 1),
                 enrolled_at: at(-60),
+                public_key: None,
             })
             .await
             .unwrap();
@@ -302,6 +303,7 @@ async fn users_devices_and_tokens(db: &dyn Database, world: &World) {
         name: "copy".into(),
         token_hash: "token-hash-1".into(),
         enrolled_at: now(),
+        public_key: None,
     };
     assert!(matches!(db.create_device(same_token).await, Err(DbError::Conflict(_))));
     let nobody = NewDevice {
@@ -310,6 +312,7 @@ async fn users_devices_and_tokens(db: &dyn Database, world: &World) {
         name: "lost".into(),
         token_hash: "token-hash-y".into(),
         enrolled_at: now(),
+        public_key: None,
     };
     assert!(matches!(db.create_device(nobody).await, Err(DbError::NotFound { what: "user", .. })));
     assert_eq!(db.devices().await.unwrap().len(), 3, "refused devices were not stored");
@@ -322,6 +325,7 @@ async fn users_devices_and_tokens(db: &dyn Database, world: &World) {
             name: "张伟's phone 📱".into(),
             token_hash: "token-hash-phone".into(),
             enrolled_at: now(),
+            public_key: None,
         })
         .await
         .unwrap();
@@ -729,6 +733,7 @@ async fn push_every_kind_of_record(db: &dyn Database, world: &World, counts: &dy
             name: "phone".into(),
             token_hash: "token-hash-phone".into(),
             enrolled_at: now(),
+            public_key: None,
         })
         .await
         .unwrap();
@@ -1049,6 +1054,7 @@ async fn chinese_and_emoji_round_trip(db: &dyn Database, world: &World) {
             name: format!("{name}的平板"),
             token_hash: "令牌".into(),
             enrolled_at: now(),
+            public_key: None,
         })
         .await
         .unwrap();

@@ -49,6 +49,7 @@ async fn main() {
             name: format!("simulated tablet {i}"),
             token_hash: auth::token_hash(&token),
             enrolled_at: Utc::now(),
+            public_key: None,
         })
         .await
         .unwrap();

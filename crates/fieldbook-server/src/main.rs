@@ -11,6 +11,8 @@ use fieldbook_server::{AppState, Config, SystemClock};
 use fieldbook_server_db::Database;
 use fieldbook_server_sqlite::SqliteDatabase;
 
+mod verify;
+
 /// Fieldbook's central server: the sync hub for technicians' devices and the supervisors' API.
 ///
 /// Configuration comes from defaults, then the TOML file given with --config (keys: listen,
@@ -71,6 +73,17 @@ enum Command {
         work_orders: Option<PathBuf>,
         #[arg(long)]
         parts: Option<PathBuf>,
+    },
+    /// Check a signed visit report: a PDF exported by Fieldbook (it carries its signed report),
+    /// or a report's hash (at least 8 hex digits) or short code. Says whether the report is
+    /// intact, who signed it, on which device and when, and whether the ledger holds it; exits
+    /// with status 1 when it is not intact.
+    Verify {
+        /// A report PDF, a report hash, or a short code such as 3F2A-9C41.
+        report: String,
+        /// Also recompute the whole ledger's hash chain.
+        #[arg(long)]
+        ledger: bool,
     },
     /// Load the demo data set: a supervisor (supervisor), three technicians (tech1..tech3),
     /// customers, sites, equipment, checklist templates, parts and work orders.
@@ -226,6 +239,13 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             match fieldbook_server::import::import_csv(db.as_ref(), &files, chrono::Utc::now()).await {
                 Ok(report) => println!("{report}"),
                 Err(failure) => bail!("nothing was imported:\n{failure}"),
+            }
+        }
+        Command::Verify { report, ledger } => {
+            let db = open(&config).await?;
+            let intact = verify::run(db.as_ref(), &report, ledger).await?;
+            if !intact {
+                std::process::exit(1);
             }
         }
         Command::Demo { work_orders, password } => {

@@ -354,15 +354,15 @@ async fn admins_manage_accounts_and_a_revoked_or_disabled_device_stops_at_once()
     assert_eq!(status, StatusCode::OK);
     assert_eq!(tech9.get("/v1/sync/pull").await.0, StatusCode::UNAUTHORIZED);
     let (status, body) = Client::anonymous(&server.base)
-        .post("/v1/enroll", json!({"username": "tech9", "password": support::PASSWORD, "device_name": "x"}))
+        .post("/v1/enroll", json!({"username": "tech9", "password": support::PASSWORD, "device_name": "x", "public_key": Server::public_key()}))
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let wrong_password = Client::anonymous(&server.base)
-        .post("/v1/enroll", json!({"username": "tech1", "password": "wrong password", "device_name": "x"}))
+        .post("/v1/enroll", json!({"username": "tech1", "password": "wrong password", "device_name": "x", "public_key": Server::public_key()}))
         .await
         .1;
     let no_such_user = Client::anonymous(&server.base)
-        .post("/v1/enroll", json!({"username": "nobody", "password": "wrong password", "device_name": "x"}))
+        .post("/v1/enroll", json!({"username": "nobody", "password": "wrong password", "device_name": "x", "public_key": Server::public_key()}))
         .await
         .1;
     assert_eq!(body, wrong_password, "every failed sign-in answers alike");
@@ -377,7 +377,7 @@ async fn sign_in_attempts_are_rate_limited() {
     let mut statuses = Vec::new();
     for _ in 0..5 {
         let (status, _) =
-            anonymous.post("/v1/enroll", json!({"username": "tech2", "password": "guess", "device_name": "x"})).await;
+            anonymous.post("/v1/enroll", json!({"username": "tech2", "password": "guess", "device_name": "x", "public_key": Server::public_key()})).await;
         statuses.push(status);
     }
     assert_eq!(&statuses[..3], &[StatusCode::UNAUTHORIZED; 3]);

@@ -47,6 +47,8 @@ struct World {
     photo: BlobId,
     tech1: UserId,
     template: ChecklistTemplate,
+    /// The hash of a signed report of another work order of tech1's.
+    report: String,
 }
 
 impl World {
@@ -134,7 +136,18 @@ impl World {
             (Who::Revoked, revoked),
             (Who::Anonymous, Client::anonymous(&server.base)),
         ];
-        World { server, clients, work_order, photo, tech1, template: templates::printer_office() }
+        let mut world = World {
+            server,
+            clients,
+            work_order,
+            photo,
+            tech1,
+            template: templates::printer_office(),
+            report: String::new(),
+        };
+        let signed_on: WorkOrderId = world.fresh_work_order().await.parse().unwrap();
+        world.report = world.client(Who::Owner).sign_visit(signed_on, 5).await.report.hash;
+        world
     }
 
     fn client(&self, who: Who) -> &Client {
@@ -186,6 +199,18 @@ fn rows() -> Vec<Row> {
             endpoint: "GET /v1/work-orders/{id}",
             allowed: &[Owner, TeamSupervisor, Admin],
             call: |w, who| Box::pin(send(w, who, Method::GET, format!("/v1/work-orders/{}", w.work_order), None)),
+        },
+        Row {
+            endpoint: "GET /v1/work-orders/{id}/reports",
+            allowed: &[Owner, TeamSupervisor, Admin],
+            call: |w, who| {
+                Box::pin(send(w, who, Method::GET, format!("/v1/work-orders/{}/reports", w.work_order), None))
+            },
+        },
+        Row {
+            endpoint: "GET /v1/reports/{hash}",
+            allowed: &[Owner, TeamSupervisor, Admin],
+            call: |w, who| Box::pin(send(w, who, Method::GET, format!("/v1/reports/{}", w.report), None)),
         },
         Row {
             endpoint: "POST /v1/work-orders",

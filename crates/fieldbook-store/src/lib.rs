@@ -6,6 +6,7 @@
 //! it exactly once.
 
 mod codec;
+mod evidence;
 mod queries;
 mod reference;
 mod schema;

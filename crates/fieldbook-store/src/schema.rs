@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8)])
 }
 
 /// Times are Unix milliseconds (UTC); ids are UUID text; bodies are the domain record as JSON,
@@ -252,6 +252,19 @@ UPDATE work_orders
 const V7: &str = r#"
 CREATE INDEX work_orders_for_list
     ON work_orders (status, kind, next_due, scheduled_for, reported_at, id, search_text);
+"#;
+
+/// Signed visit reports: one per signing of a visit (a returned visit signed again adds one
+/// that names the hash of the one before). `body` is the signed report as JSON.
+const V8: &str = r#"
+CREATE TABLE signed_reports (
+    hash          TEXT PRIMARY KEY,
+    work_order_id TEXT NOT NULL,
+    visit_version INTEGER NOT NULL,
+    signed_at     INTEGER NOT NULL,
+    body          TEXT NOT NULL
+) STRICT;
+CREATE INDEX signed_reports_by_work_order ON signed_reports (work_order_id, visit_version);
 "#;
 
 #[cfg(test)]

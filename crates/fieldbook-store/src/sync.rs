@@ -384,6 +384,10 @@ fn withdraw_refused_record(tx: &rusqlite::Transaction<'_>, seq: i64) -> Result<(
         "sign_off" => {
             tx.execute("DELETE FROM sign_offs WHERE id = ?1", [&entity_id])?;
         }
+        "report" => {
+            // The ledger refused it; the conflict keeps it for people to see.
+            tx.execute("DELETE FROM signed_reports WHERE hash = ?1", [&entity_id])?;
+        }
         "photo" => {
             let photo: fieldbook_domain::Photo = crate::codec::from_json(&payload)?;
             tx.execute(
@@ -405,9 +409,16 @@ fn has_pending(tx: &rusqlite::Transaction<'_>, id: WorkOrderId) -> Result<bool> 
 
 fn remove_work_order(tx: &rusqlite::Transaction<'_>, id: WorkOrderId) -> Result<()> {
     let id = id.to_string();
-    for table in
-        ["inspection_results", "fault_records", "part_usages", "photos", "sign_offs", "notes", "corrective_requests"]
-    {
+    for table in [
+        "inspection_results",
+        "fault_records",
+        "part_usages",
+        "photos",
+        "sign_offs",
+        "notes",
+        "corrective_requests",
+        "signed_reports",
+    ] {
         tx.execute(&format!("DELETE FROM {table} WHERE work_order_id = ?1"), [&id])?;
     }
     tx.execute("DELETE FROM work_orders WHERE id = ?1", [&id])?;

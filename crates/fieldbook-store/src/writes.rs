@@ -324,6 +324,10 @@ impl Store {
         let out =
             Outgoing { work_order: work_order.id, entity: "work_order", entity_id: &work_order_key, op: "status" };
         enqueue(&tx, out, &StatusChange { action: StatusAction::Complete, at: now }, now)?;
+        // The visit as signed, signed by this device, in the same transaction.
+        let report = crate::evidence::sign_report(&tx, &work_order, now)?;
+        let out = Outgoing { work_order: work_order.id, entity: "report", entity_id: &report.hash, op: "sign" };
+        enqueue(&tx, out, &report, now)?;
         tx.commit()?;
         Ok((sign_off, work_order))
     }

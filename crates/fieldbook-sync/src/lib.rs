@@ -95,16 +95,22 @@ impl SyncClient {
         SyncClient { http: http(), base: base.trim_end_matches('/').to_owned(), token: token.to_owned() }
     }
 
-    /// Signs this device in and returns a client with its token.
+    /// Signs this device in with its report-signing key's public half (see
+    /// [`fieldbook_store::Store::device_key`]) and returns a client with its token.
     pub async fn enroll(
         base: &str,
         username: &str,
         password: &str,
         device_name: &str,
+        public_key: &str,
     ) -> Result<(SyncClient, EnrollResponse), SyncError> {
         let base = base.trim_end_matches('/');
-        let request =
-            EnrollRequest { username: username.into(), password: password.into(), device_name: device_name.into() };
+        let request = EnrollRequest {
+            username: username.into(),
+            password: password.into(),
+            device_name: device_name.into(),
+            public_key: public_key.into(),
+        };
         let response = http()
             .post(format!("{base}/v1/enroll"))
             .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())

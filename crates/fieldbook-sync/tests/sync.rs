@@ -1,5 +1,6 @@
 //! Devices syncing with the real server on a loopback port, each with its own store file.
 
+use fieldbook_domain::evidence::DeviceKey;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
@@ -44,7 +45,15 @@ struct Device {
 async fn device(server: &Server, username: &str) -> Device {
     let dir = tempfile::tempdir().unwrap();
     let store = Mutex::new(Store::open(dir.path().join("device.sqlite")).unwrap());
-    let (client, enrolled) = SyncClient::enroll(&server.base, username, PASSWORD, "测试平板").await.unwrap();
+    let (client, enrolled) = SyncClient::enroll(
+        &server.base,
+        username,
+        PASSWORD,
+        "测试平板",
+        &store.lock().unwrap().device_key().unwrap().public_key(),
+    )
+    .await
+    .unwrap();
     remember_enrollment(&store, &server.base, &enrolled).unwrap();
     Device { store, client, user: enrolled.user.id, _dir: dir }
 }
@@ -132,6 +141,18 @@ async fn a_whole_visit_done_offline_reaches_the_server_and_a_second_device_exact
     assert!(report.blobs_uploaded >= 2, "photos and the signature went first: {report:?}");
     assert_eq!(tablet.store.lock().unwrap().outbox_len().unwrap(), 0);
     assert_eq!(server.db.work_order(wo.id).await.unwrap().unwrap().status, WorkOrderStatus::Completed);
+    // The report the device signed at sign-off is in the server's ledger, intact, exactly as the
+    // device keeps it: every answer, photo and the sign-off, signed with the enrolled key.
+    let signed = tablet.store.lock().unwrap().signed_reports(wo.id).unwrap();
+    assert_eq!(signed.len(), 1);
+    let visit = tablet.store.lock().unwrap().visit(wo.id).unwrap();
+    assert_eq!(signed[0].document.visit.results, visit.results);
+    assert_eq!(signed[0].document.visit.photos, visit.photos);
+    assert_eq!(signed[0].document.visit.sign_off, visit.sign_off);
+    assert_eq!(server.db.reports(wo.id).await.unwrap().len(), 1);
+    let check = server.db.check_report(&signed[0].hash).await.unwrap().unwrap();
+    assert_eq!(check.report, signed[0]);
+    assert!(check.verdict.is_intact(), "{:?}", check.verdict);
 
     // A second device of the same technician ends up with the very same visit.
     let phone = device(&server, "tech1").await;
@@ -365,7 +386,10 @@ async fn a_corrective_work_order_drafted_offline_becomes_one_work_order_waiting_
         hlc: Hlc::at(1),
         op: fieldbook_protocol::MutationOp::CorrectiveRequest(request.clone()),
     };
-    let (retry, _) = SyncClient::enroll(&server.base, "tech1", PASSWORD, "second tablet").await.unwrap();
+    let (retry, _) =
+        SyncClient::enroll(&server.base, "tech1", PASSWORD, "second tablet", &DeviceKey::generate().public_key())
+            .await
+            .unwrap();
     retry.push(&[mutation]).await.unwrap();
     assert_eq!(server.db.work_orders(&WorkOrderFilter::default(), None).await.unwrap().len(), all.len());
     // A second device of the technician sees the request on the visit.

@@ -12,6 +12,7 @@
 //! DIR; `FIELDBOOK_BENCH_APPLY=DIR` parses and applies such pages to a fresh store three
 //! times and prints the time of each step, with no server.
 
+use fieldbook_domain::evidence::DeviceKey;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -120,7 +121,8 @@ async fn seeded_server(dir: &Path, work_orders: usize) -> (String, Arc<dyn Datab
     let state = AppState::new(db.clone(), Arc::new(SystemClock), Config::default());
     tokio::spawn(fieldbook_server::serve(listener, state, std::future::pending()));
     // The seeding device pushes every result.
-    let (seeder, _) = SyncClient::enroll(&base, "tech1", PASSWORD, "seeder").await.unwrap();
+    let (seeder, _) =
+        SyncClient::enroll(&base, "tech1", PASSWORD, "seeder", &DeviceKey::generate().public_key()).await.unwrap();
     for (chunk_no, chunk) in batch.results.chunks(1000).enumerate() {
         let mutations: Vec<Mutation> = chunk
             .iter()
@@ -150,7 +152,8 @@ struct Rows {
 /// work order with its checklist results embedded, and one per customer, site, asset,
 /// template, policy and user, which the work orders name by id. Nothing is repeated.
 async fn documents(base: &str, out: &Path) -> (usize, Rows) {
-    let (client, _) = SyncClient::enroll(base, "tech1", PASSWORD, "exporter").await.unwrap();
+    let (client, _) =
+        SyncClient::enroll(base, "tech1", PASSWORD, "exporter", &DeviceKey::generate().public_key()).await.unwrap();
     let mut work_orders: BTreeMap<String, (serde_json::Value, Vec<serde_json::Value>)> = BTreeMap::new();
     let mut reference: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     let mut after = 0;
@@ -275,7 +278,15 @@ async fn main() {
     // Fieldbook: a fresh device's first sync, through the counting proxy.
     let (proxied, counter) = counting_proxy(base.trim_start_matches("http://").to_owned()).await;
     let device = std::sync::Mutex::new(Store::open(dir.path().join("device.sqlite")).unwrap());
-    let (client, enrolled) = SyncClient::enroll(&proxied, "tech1", PASSWORD, "bench tablet").await.unwrap();
+    let (client, enrolled) = SyncClient::enroll(
+        &proxied,
+        "tech1",
+        PASSWORD,
+        "bench tablet",
+        &device.lock().unwrap().device_key().unwrap().public_key(),
+    )
+    .await
+    .unwrap();
     remember_enrollment(&device, &proxied, &enrolled).unwrap();
     let before = (counter.up.load(Ordering::Relaxed), counter.down.load(Ordering::Relaxed));
     let started = Instant::now();

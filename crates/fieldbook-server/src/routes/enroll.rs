@@ -28,6 +28,8 @@ pub async fn enroll(
         return Err(ApiError::unauthorized());
     }
     let device_name = fieldbook_domain::text::required_text("device name", &request.device_name, 100)?;
+    fieldbook_domain::evidence::check_public_key(&request.public_key)
+        .map_err(|reason| ApiError::bad_request(format!("the device's report-signing key is refused: {reason}")))?;
     state.login_limits.check(username, addr.0)?;
     let record = state.db.user_by_username(username).await?;
     let password = request.password.clone();
@@ -57,6 +59,7 @@ pub async fn enroll(
             name: device_name,
             token_hash: auth::token_hash(&token),
             enrolled_at: state.clock.now(),
+            public_key: Some(request.public_key.to_ascii_lowercase()),
         })
         .await?;
     tracing::info!(username, device = %device.id, "device enrolled");

@@ -6,6 +6,7 @@ mod blobs;
 mod catalog;
 mod conflicts;
 mod enroll;
+mod reports;
 mod sync;
 mod work_orders;
 
@@ -91,6 +92,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(work_orders::assign))
         .routes(routes!(work_orders::cancel))
         .routes(routes!(work_orders::review))
+        .routes(routes!(reports::of_work_order))
+        .routes(routes!(reports::check))
         .routes(routes!(conflicts::list))
         .routes(routes!(conflicts::resolve))
         .routes(routes!(catalog::templates, catalog::create_template))

@@ -21,7 +21,7 @@ async fn user(state: &AppState, id: Option<UserId>) -> ApiResult<Option<UserInfo
 }
 
 /// Loads a work order the actor may read, with its assignee.
-async fn readable(state: &AppState, actor: &Actor, id: &str) -> ApiResult<(WorkOrder, Option<UserInfo>)> {
+pub(crate) async fn readable(state: &AppState, actor: &Actor, id: &str) -> ApiResult<(WorkOrder, Option<UserInfo>)> {
     let id: WorkOrderId = parse_id(id)?;
     let work_order =
         state.db.work_order(id).await?.ok_or_else(|| ApiError::not_found(format!("no work order {id}")))?;

@@ -72,13 +72,20 @@ impl Server {
         reqwest::Client::builder().build().unwrap()
     }
 
+    /// A valid report-signing public key, for enrollments made by hand.
+    pub fn public_key() -> String {
+        fieldbook_domain::evidence::DeviceKey::generate().public_key()
+    }
+
     /// Enrolls a device for `username`.
     pub async fn client(&self, username: &str) -> Client {
+        let key = fieldbook_domain::evidence::DeviceKey::generate();
         let (status, body) = Client::anonymous(&self.base)
             .send(
                 reqwest::Method::POST,
                 "/v1/enroll",
-                Some(json!({"username": username, "password": PASSWORD, "device_name": format!("{username} 的平板")})),
+                Some(json!({"username": username, "password": PASSWORD, "device_name": format!("{username} 的平板"),
+                    "public_key": key.public_key()})),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "enroll {username}: {body}");
@@ -88,6 +95,7 @@ impl Server {
             token: Some(body["token"].as_str().unwrap().to_owned()),
             user: serde_json::from_value(body["user"].clone()).unwrap(),
             device_id: body["device_id"].as_str().unwrap().to_owned(),
+            key_secret: key.secret(),
         }
     }
 
@@ -135,6 +143,8 @@ pub struct Client {
     pub token: Option<String>,
     pub user: UserInfo,
     pub device_id: String,
+    /// The secret of the report-signing key the device enrolled with.
+    pub key_secret: [u8; 32],
 }
 
 impl Client {
@@ -153,6 +163,7 @@ impl Client {
                 disabled: false,
             },
             device_id: String::new(),
+            key_secret: [0; 32],
         }
     }
 
@@ -205,5 +216,127 @@ impl Client {
                 return changes;
             }
         }
+    }
+}
+
+/// A signed visit as a device makes it: what [`Client::sign_visit`] pushed.
+pub struct SignedVisit {
+    pub report: fieldbook_domain::evidence::SignedReport,
+    /// The next free mutation number of the device.
+    pub next_seq: u64,
+}
+
+impl Client {
+    /// Uploads a blob.
+    pub async fn upload(&self, bytes: &[u8]) -> fieldbook_domain::BlobId {
+        let id = fieldbook_domain::BlobId::of_bytes(bytes);
+        let response = self
+            .request(reqwest::Method::PUT, &format!("/v1/blobs/{id}?offset=0&total={}", bytes.len()))
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        id
+    }
+
+    /// Pushes `ops` numbered from `seq`; returns each outcome as JSON.
+    pub async fn push_ops(&self, seq: u64, ops: Vec<fieldbook_protocol::MutationOp>) -> Vec<Value> {
+        let mutations: Vec<fieldbook_protocol::Mutation> = ops
+            .into_iter()
+            .enumerate()
+            .map(|(i, op)| fieldbook_protocol::Mutation {
+                seq: seq + i as u64,
+                id: fieldbook_domain::MutationId::new(),
+                hlc: fieldbook_domain::Hlc::default(),
+                op,
+            })
+            .collect();
+        let (status, body) = self.post("/v1/sync/push", json!({"mutations": mutations})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["outcomes"].as_array().unwrap().clone()
+    }
+
+    /// Takes an assigned work order of this technician through `steps` (set off and arrive,
+    /// or reopen), a photo, the customer's sign-off and completion, as a device would
+    /// (mutations from `seq`); every step must be accepted. Returns the visit as signed and the
+    /// next free mutation number.
+    pub async fn sign_off_visit(
+        &self,
+        work_order_id: fieldbook_domain::WorkOrderId,
+        seq: u64,
+        steps: &[fieldbook_domain::StatusAction],
+    ) -> (fieldbook_domain::Visit, u64) {
+        use fieldbook_domain::*;
+        use fieldbook_protocol::{MutationOp, StatusStep};
+        let now = chrono::Utc::now();
+        let photo = self.upload(format!("photo of {work_order_id} {seq}").as_bytes()).await;
+        let signature = self.upload(format!("signature on {work_order_id} {seq}").as_bytes()).await;
+        let step = |action| MutationOp::Status(StatusStep { work_order_id, action, at: now });
+        let photo = Photo { blob: photo, work_order_id, item_key: None, caption: "现场".into(), taken_at: now };
+        let draft = SignOffDraft {
+            signer_name: "王经理".into(),
+            opinion: "满意".into(),
+            satisfaction: 5,
+            signature: signature.clone(),
+        };
+        let sign_off = SignOff::from_draft(work_order_id, &draft, now).unwrap();
+        let mut ops: Vec<MutationOp> = steps.iter().map(|a| step(*a)).collect();
+        ops.extend([
+            MutationOp::Photo(photo.clone()),
+            MutationOp::SignOff(sign_off.clone()),
+            step(StatusAction::Complete),
+        ]);
+        let n = ops.len() as u64;
+        for outcome in self.push_ops(seq, ops).await {
+            assert_eq!(outcome["outcome"], "applied", "{outcome}");
+        }
+        let (_, work_order) = self.get(&format!("/v1/work-orders/{work_order_id}")).await;
+        let work_order: WorkOrder = serde_json::from_value(work_order).unwrap();
+        let visit = Visit {
+            work_order,
+            template: None,
+            results: vec![],
+            faults: vec![],
+            parts: vec![],
+            photos: vec![photo],
+            sign_off: Some(sign_off),
+            notes: vec![],
+        };
+        (visit, seq + n)
+    }
+
+    /// The report of `visit`, signed now with this device's key, amending `previous`.
+    pub fn sign_report(
+        &self,
+        visit: &fieldbook_domain::Visit,
+        previous: Option<String>,
+    ) -> fieldbook_domain::evidence::SignedReport {
+        use fieldbook_domain::evidence::{DeviceKey, ReportDocument, ReportSigner};
+        let signer =
+            ReportSigner { id: self.user.id, name: self.user.name.clone(), staff_no: self.user.staff_no.clone() };
+        DeviceKey::from_secret(self.key_secret).sign(ReportDocument::of_visit(
+            visit.clone(),
+            signer,
+            &self.device_id,
+            chrono::Utc::now(),
+            previous,
+        ))
+    }
+
+    /// Pushes one signed report as mutation `seq`; returns its outcome.
+    pub async fn push_report(&self, seq: u64, report: &fieldbook_domain::evidence::SignedReport) -> Value {
+        let op = fieldbook_protocol::MutationOp::Report(Box::new(report.clone()));
+        self.push_ops(seq, vec![op]).await.remove(0)
+    }
+
+    /// A visit taken from setting off to a signed report in the ledger (mutations from `seq`).
+    pub async fn sign_visit(&self, work_order_id: fieldbook_domain::WorkOrderId, seq: u64) -> SignedVisit {
+        use fieldbook_domain::StatusAction::{Arrive, SetOff};
+        let (visit, seq) = self.sign_off_visit(work_order_id, seq, &[SetOff, Arrive]).await;
+        let report = self.sign_report(&visit, None);
+        let outcome = self.push_report(seq, &report).await;
+        assert_eq!(outcome["outcome"], "applied", "{outcome}");
+        SignedVisit { report, next_seq: seq + 1 }
     }
 }

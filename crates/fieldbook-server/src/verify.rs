@@ -1,0 +1,95 @@
+//! `fieldbook-server verify`: is a signed visit report intact?
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use fieldbook_domain::evidence::{Verdict, short_code};
+use fieldbook_server_db::{Database, LedgerCheck};
+
+/// Checks a report PDF or a report hash against the ledger and prints what it finds. Returns
+/// whether the report is intact (and, with `ledger`, the ledger's chain sound).
+pub async fn run(db: &dyn Database, report: &str, ledger: bool) -> anyhow::Result<bool> {
+    let path = Path::new(report);
+    let (hash, carried) = if path.is_file() {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let carried = fieldbook_report::signed_report_in_pdf(&bytes)?.with_context(|| {
+            format!("{} carries no signed Fieldbook report (was it exported from a signed visit?)", path.display())
+        })?;
+        (carried.hash.clone(), Some(carried))
+    } else if report.ends_with(".pdf") {
+        bail!("there is no file {report}");
+    } else {
+        (report.to_owned(), None)
+    };
+    let mut intact = true;
+    match db.check_report(&hash).await? {
+        None => {
+            println!("NOT IN THE LEDGER: no signed report {} is held by this server", short_code(&hash));
+            if let Some(carried) = &carried {
+                let verdict = fieldbook_domain::evidence::verify(carried, |_| None, |_| false);
+                if let Verdict::Tampered { reasons } = verdict {
+                    // Without the server's images only the document and signature can be checked.
+                    let own: Vec<_> = reasons.iter().filter(|r| !r.contains("is missing")).collect();
+                    for reason in &own {
+                        println!("  - {reason}");
+                    }
+                }
+            }
+            intact = false;
+        }
+        Some(check) => {
+            let entry = &check.entry;
+            if let Some(carried) = &carried
+                && *carried != check.report
+            {
+                println!("TAMPERED: the report this PDF carries differs from the one the ledger holds");
+                intact = false;
+            }
+            match &check.verdict {
+                Verdict::Intact { hash, code, technician, device_id, signed_at } => {
+                    println!(
+                        "INTACT: report {code} of work order {} (visit version {})",
+                        entry.work_order_number, entry.visit_version
+                    );
+                    println!("  signed by {technician} on device {device_id} at {}", signed_at.to_rfc3339());
+                    println!("  SHA-256 {hash}");
+                }
+                Verdict::RevokedDevice { hash, device_id, signed_at } => {
+                    println!(
+                        "SIGNED BY A REVOKED DEVICE: report {} of work order {} is unchanged, but device {device_id}, which signed it at {}, has since been revoked",
+                        short_code(hash),
+                        entry.work_order_number,
+                        signed_at.to_rfc3339()
+                    );
+                    intact = false;
+                }
+                Verdict::Tampered { reasons } => {
+                    println!("TAMPERED: report {} of work order {}", short_code(&entry.hash), entry.work_order_number);
+                    for reason in reasons {
+                        println!("  - {reason}");
+                    }
+                    intact = false;
+                }
+            }
+            println!(
+                "  ledger entry {} (received {}), chain {}",
+                entry.seq,
+                entry.received_at.to_rfc3339(),
+                entry.chain
+            );
+            if let Some(previous) = &entry.previous {
+                println!("  amends report {}", short_code(previous));
+            }
+        }
+    }
+    if ledger {
+        match db.check_ledger().await? {
+            LedgerCheck::Sound { entries } => println!("ledger: {entries} entries, chain sound"),
+            LedgerCheck::Broken { seq, reason } => {
+                println!("LEDGER BROKEN at entry {seq}: {reason}");
+                intact = false;
+            }
+        }
+    }
+    Ok(intact)
+}
