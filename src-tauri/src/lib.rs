@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use fieldbook_app::{
-    App, AppError, ErrorCode, Locale, PartOption, Settings, SignOffInput, SyncOverview, SyncStatus, SystemClock,
+    App, AppError, ErrorCode, ExportedReport, Locale, ReportVersion, PartOption, Settings, SignOffInput, SyncOverview, SyncStatus, SystemClock,
     WorkOrderDetail, WorkOrderList, WorkOrderQuery, WorkOrderSummary,
 };
 use fieldbook_domain::{
@@ -174,6 +174,51 @@ fn sign_off(app: Shared<'_>, request: Request<'_>) -> Result<SignOff, AppError> 
     app.sign(&work_order, &input, raw_body(&request)?)
 }
 
+#[tauri::command(async)]
+fn reports(app: Shared<'_>, work_order_id: String) -> Result<Vec<ReportVersion>, AppError> {
+    app.reports(&work_order_id)
+}
+
+#[tauri::command]
+async fn verify_reports(app: Shared<'_>, work_order_id: String) -> Result<Vec<ReportVersion>, AppError> {
+    app.verify_reports(&work_order_id).await
+}
+
+#[tauri::command(async)]
+fn export_report(
+    handle: tauri::AppHandle,
+    app: Shared<'_>,
+    work_order_id: String,
+    hash: Option<String>,
+    locale: Locale,
+) -> Result<ExportedReport, AppError> {
+    let dir = export_dir(&handle).map_err(|e| AppError::new(ErrorCode::Storage, e.to_string()))?;
+    app.export_report(&work_order_id, hash.as_deref(), locale, &dir)
+}
+
+/// Opens an exported report in the system's PDF viewer (only files in the export folder).
+#[tauri::command(async)]
+fn open_report(handle: tauri::AppHandle, path: String) -> Result<(), AppError> {
+    let dir = export_dir(&handle).map_err(|e| AppError::new(ErrorCode::Storage, e.to_string()))?;
+    let path = PathBuf::from(path);
+    if path.parent() != Some(dir.as_path()) || path.extension().is_none_or(|e| e != "pdf") {
+        return Err(AppError::new(ErrorCode::Forbidden, "only exported reports can be opened from here"));
+    }
+    opener::open(&path).map_err(|e| AppError::new(ErrorCode::Storage, format!("no PDF viewer could open it: {e}")))
+}
+
+/// Where reports are exported: `FIELDBOOK_EXPORT_DIR` when set (tests), else a Fieldbook
+/// folder in the user's documents, else `reports` in the data folder.
+fn export_dir(handle: &tauri::AppHandle) -> Result<PathBuf, Box<dyn std::error::Error>> {
+    if let Some(dir) = std::env::var_os("FIELDBOOK_EXPORT_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    match handle.path().document_dir() {
+        Ok(documents) => Ok(documents.join("Fieldbook")),
+        Err(_) => Ok(data_dir(handle)?.join("reports")),
+    }
+}
+
 /// The data folder: `FIELDBOOK_DATA_DIR` when set (tests, the demo), else the platform's
 /// app-data folder.
 fn data_dir(handle: &tauri::AppHandle) -> Result<PathBuf, Box<dyn std::error::Error>> {
@@ -254,7 +299,11 @@ pub fn run() {
             search_parts,
             blob,
             attach_photo,
-            sign_off
+            sign_off,
+            reports,
+            verify_reports,
+            export_report,
+            open_report
         ])
         .run(tauri::generate_context!())
         .expect("the Fieldbook window could not start");

@@ -55,6 +55,10 @@ struct Words {
     /// The abnormal item's button, and the title of the form it opens.
     corrective_create: &'static str,
     corrective_title: &'static str,
+    /// What the signed-report card says once the server's ledger found the report intact.
+    ledger_intact: &'static str,
+    /// The exported PDF's title.
+    report_title: &'static str,
 }
 
 const ENGLISH: Words = Words {
@@ -79,6 +83,8 @@ const ENGLISH: Words = Words {
     abnormal: "Abnormal",
     corrective_create: "Create corrective work order",
     corrective_title: "Corrective work order",
+    ledger_intact: "Server ledger: intact",
+    report_title: "Field service report",
 };
 
 const CHINESE: Words = Words {
@@ -103,6 +109,8 @@ const CHINESE: Words = Words {
     abnormal: "异常",
     corrective_create: "生成整改工单",
     corrective_title: "整改工单",
+    ledger_intact: "服务器台账：完好",
+    report_title: "现场服务报告",
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,6 +136,9 @@ struct Done {
     /// (part number, billing type, whether the billing overrode the proposal)
     parts: Vec<(&'static str, &'static str, bool)>,
     signer: &'static str,
+    /// The signed report's hash, and the PDF the app exported of it.
+    report_hash: String,
+    report_pdf: PathBuf,
     /// What went wrong without stopping the journey.
     findings: Vec<String>,
 }
@@ -186,7 +197,9 @@ async fn field_day(words: &Words) -> Result<(), Error> {
         device: dir.path().join("device"),
     };
     let result = async {
-        let session = Session::start(&scenario.device).await?;
+        let exports = dir.path().join("exports");
+        let session =
+            Session::start_with_env(&scenario.device, &[("FIELDBOOK_EXPORT_DIR", exports.to_str().unwrap())]).await?;
         let done = visit_offline(&session, &scenario, &mut server).await;
         let done = match done {
             Ok(done) => done,
@@ -219,6 +232,7 @@ async fn field_day(words: &Words) -> Result<(), Error> {
     };
     server_holds_the_visit_once(&db_path, &done).await?;
     server_made_the_corrective_work_order(&db_path, &done, &existing, corrective_id).await?;
+    the_exported_report_verifies(&db_path, &done, words).await?;
     eprintln!("[{}] field day done in {:.1} s", words.lang, started.elapsed().as_secs_f64());
     if !done.findings.is_empty() {
         return Err(format!("[{}] the visit went through, but:\n- {}", words.lang, done.findings.join("\n- ")).into());
@@ -559,6 +573,22 @@ async fn visit_offline(session: &Session, scenario: &Scenario<'_>, server: &mut 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(badge.attr("data-conflicts").await?.as_deref(), Some("0"));
+
+    // --- The signed report: in the server's ledger, verified, exported to PDF. ---
+    session.eval(&format!("location.hash = '#/wo/{}'", target.id)).await?;
+    let version = session.wait_for("[data-testid=report-version][data-intact=true][data-ledger=confirmed]").await?;
+    let report_hash = version.attr("data-hash").await?.unwrap_or_default();
+    let code = session.wait_for_text("[data-testid=report-code] b", |t| !t.is_empty()).await?;
+    assert_eq!(code, fieldbook_domain::evidence::short_code(&report_hash));
+    session.click("[data-testid=verify-report]").await?;
+    session
+        .wait_for("[data-testid=report-version][data-server=intact] [data-testid=report-server][data-verdict=intact]")
+        .await?;
+    let verified = session.wait_for_text("[data-testid=report-server]", |t| !t.is_empty()).await?;
+    assert!(verified.contains(words.ledger_intact), "{verified}");
+    session.click("[data-testid=export-report]").await?;
+    let exported = session.wait_for("[data-testid=exported-report]").await?;
+    let report_pdf = PathBuf::from(exported.attr("data-path").await?.unwrap_or_default());
     Ok(Done {
         target: target.clone(),
         template: template.clone(),
@@ -569,8 +599,28 @@ async fn visit_offline(session: &Session, scenario: &Scenario<'_>, server: &mut 
         fault,
         parts,
         signer,
+        report_hash,
+        report_pdf,
         findings,
     })
+}
+
+/// The PDF the app exported: in the journey's language, naming the customer and the visit's
+/// check code, and `fieldbook-server verify` finds it intact in the ledger.
+async fn the_exported_report_verifies(db_path: &Path, done: &Done, words: &Words) -> Result<(), Error> {
+    assert_eq!(done.report_pdf.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()), Some("exports"));
+    let pdf = std::fs::read(&done.report_pdf)?;
+    let carried = fieldbook_report::signed_report_in_pdf(&pdf)?.expect("the PDF carries its signed report");
+    assert_eq!(carried.hash, done.report_hash);
+    let text = std::process::Command::new("pdftotext").arg(&done.report_pdf).arg("-").output()?;
+    let text = String::from_utf8(text.stdout)?;
+    assert!(text.contains(&done.target.number), "{text}");
+    assert!(text.contains(&fieldbook_domain::evidence::short_code(&done.report_hash)), "the footer's code");
+    assert!(text.contains(words.report_title), "the report is in {}: {text}", words.lang);
+    let db = SqliteDatabase::open(db_path)?;
+    let intact = fieldbook_server::verify::run(&db, done.report_pdf.to_str().unwrap(), true).await?;
+    assert!(intact, "fieldbook-server verify finds the exported report intact");
+    Ok(())
 }
 
 /// The server's own records of the visit: each once, complete.
@@ -612,8 +662,16 @@ async fn server_holds_the_visit_once(db_path: &Path, done: &Done) -> Result<(), 
             MutationOp::Note(n) => notes.push(n.clone()),
             MutationOp::CorrectiveRequest(c) => correctives.push(c.clone()),
             MutationOp::Status(_) => {}
+            MutationOp::Report(_) => panic!("a signed report goes to the ledger, never into a change stream"),
         }
     }
+    // One signed report in the ledger: the visit as signed, every answer in it.
+    let ledger = db.reports(target.id).await?;
+    assert_eq!(ledger.len(), 1, "{ledger:#?}");
+    assert_eq!(ledger[0].hash, done.report_hash);
+    let check = db.check_report(&done.report_hash).await?.expect("in the ledger");
+    assert!(check.verdict.is_intact(), "{:?}", check.verdict);
+    assert_eq!(check.report.document.visit.results.len(), template.items.len());
 
     // Every answer, once.
     let ids: HashSet<_> = results.iter().map(|r| r.id).collect();

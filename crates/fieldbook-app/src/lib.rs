@@ -7,6 +7,7 @@
 pub mod dto;
 mod error;
 mod records;
+mod reports;
 pub mod sync;
 mod views;
 
@@ -22,6 +23,7 @@ use fieldbook_store::{ListQuery, NewAnswer, Store};
 
 pub use dto::*;
 pub use error::{AppError, ErrorCode};
+pub use reports::{ExportedReport, ReportVersion, ServerCheck};
 pub use sync::{SyncState, SyncStatus};
 
 /// The wall clock, for the running app. Tests pass a [`fieldbook_domain::FixedClock`].

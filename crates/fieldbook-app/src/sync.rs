@@ -104,7 +104,7 @@ pub fn backoff(failures: u32, jitter: f64) -> Duration {
 }
 
 impl App {
-    fn client(&self) -> Result<Option<SyncClient>, AppError> {
+    pub(crate) fn client(&self) -> Result<Option<SyncClient>, AppError> {
         let store = self.store();
         match (store.setting("sync.server")?, store.setting("sync.token")?) {
             (Some(server), Some(token)) => Ok(Some(SyncClient::new(&server, &token))),

@@ -14,6 +14,7 @@ mod extract;
 pub mod import;
 mod observe;
 mod routes;
+pub mod verify;
 
 pub use routes::new_user_record;
 

@@ -11,8 +11,6 @@ use fieldbook_server::{AppState, Config, SystemClock};
 use fieldbook_server_db::Database;
 use fieldbook_server_sqlite::SqliteDatabase;
 
-mod verify;
-
 /// Fieldbook's central server: the sync hub for technicians' devices and the supervisors' API.
 ///
 /// Configuration comes from defaults, then the TOML file given with --config (keys: listen,
@@ -243,7 +241,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
         }
         Command::Verify { report, ledger } => {
             let db = open(&config).await?;
-            let intact = verify::run(db.as_ref(), &report, ledger).await?;
+            let intact = fieldbook_server::verify::run(db.as_ref(), &report, ledger).await?;
             if !intact {
                 std::process::exit(1);
             }

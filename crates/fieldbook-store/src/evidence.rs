@@ -97,3 +97,67 @@ impl Store {
         bodies.iter().map(|body| from_json(body)).collect()
     }
 }
+
+impl Store {
+    /// The customer, site and equipment a work order names, as this device holds them.
+    pub fn parties_of(
+        &self,
+        work_order: &WorkOrder,
+    ) -> Result<(fieldbook_domain::Customer, fieldbook_domain::Site, Option<fieldbook_domain::Asset>)> {
+        let customer = self
+            .conn
+            .query_row(
+                "SELECT name, address, policy_id FROM customers WHERE id = ?1",
+                [work_order.customer_id.to_string()],
+                |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound { what: "customer", id: work_order.customer_id.to_string() })?;
+        let customer = fieldbook_domain::Customer {
+            id: work_order.customer_id,
+            name: customer.0,
+            address: customer.1,
+            policy_id: customer.2.parse()?,
+        };
+        let site = self
+            .conn
+            .query_row("SELECT name, address FROM sites WHERE id = ?1", [work_order.site_id.to_string()], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound { what: "site", id: work_order.site_id.to_string() })?;
+        let site = fieldbook_domain::Site {
+            id: work_order.site_id,
+            customer_id: work_order.customer_id,
+            name: site.0,
+            address: site.1,
+        };
+        let asset = match work_order.asset_id {
+            None => None,
+            Some(id) => self
+                .conn
+                .query_row(
+                    "SELECT model, serial, location, warranty_end FROM assets WHERE id = ?1",
+                    [id.to_string()],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, Option<String>>(3)?,
+                        ))
+                    },
+                )
+                .optional()?
+                .map(|(model, serial, location, warranty_end)| fieldbook_domain::Asset {
+                    id,
+                    site_id: work_order.site_id,
+                    model,
+                    serial,
+                    location,
+                    warranty_end: warranty_end.and_then(|d| d.parse().ok()),
+                }),
+        };
+        Ok((customer, site, asset))
+    }
+}

@@ -143,6 +143,21 @@ impl SyncClient {
         answer(self.request(reqwest::Method::GET, &path).send().await.map_err(offline)?).await
     }
 
+    /// A signed report as the server's ledger holds it, checked now by the server; `None`
+    /// when the ledger does not hold it.
+    pub async fn check_report(&self, hash: &str) -> Result<Option<fieldbook_protocol::ReportCheck>, SyncError> {
+        let response = self
+            .request(reqwest::Method::GET, &format!("/v1/reports/{hash}"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(offline)?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        Ok(Some(answer(response).await?))
+    }
+
     /// The parts catalog and its ETag, or `None` when it is unchanged since `etag`.
     pub async fn parts(&self, etag: Option<&str>) -> Result<Option<(Vec<PartCatalogEntry>, String)>, SyncError> {
         let mut request = self.request(reqwest::Method::GET, "/v1/parts");

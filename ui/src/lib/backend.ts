@@ -4,6 +4,8 @@
 
 import { invoke, isTauri } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type { ExportedReport } from '$lib/bindings/ExportedReport';
+import type { ReportVersion } from '$lib/bindings/ReportVersion';
 import type { AppError } from '$lib/bindings/AppError';
 import type { ErrorCode } from '$lib/bindings/ErrorCode';
 import type { Locale } from '$lib/bindings/Locale';
@@ -212,6 +214,26 @@ export function signOff(workOrderId: string, form: SignOffInput, signaturePng: U
     'work-order-id': workOrderId,
     'sign-off': JSON.stringify(form),
   });
+}
+
+/** The signed versions of a visit's report, oldest first, each checked on this device. */
+export function reports(workOrderId: string): Promise<ReportVersion[]> {
+  return call<ReportVersion[]>('reports', { workOrderId });
+}
+
+/** The same, each also checked by the server's report ledger when it can be reached. */
+export function verifyReports(workOrderId: string): Promise<ReportVersion[]> {
+  return call<ReportVersion[]>('verify_reports', { workOrderId });
+}
+
+/** Writes a signed report (the latest unless `hash` names one) to a PDF, in `locale`. */
+export function exportReport(workOrderId: string, hash: string | null, locale: Locale): Promise<ExportedReport> {
+  return call<ExportedReport>('export_report', { workOrderId, hash, locale });
+}
+
+/** Opens an exported report in the system's PDF viewer. */
+export function openReport(path: string): Promise<void> {
+  return call<void>('open_report', { path });
 }
 
 /** Calls `onStatus` whenever sync starts, progresses, finishes or fails. */

@@ -1,0 +1,136 @@
+//! Signed visit reports in the app, against the real server on a loopback port: the report is
+//! signed at sign-off, checked on the device, exported to a PDF that carries it, accepted into
+//! the server's ledger on sync, and a PDF re-made from an edited report is caught.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use fieldbook_app::{App, Locale, RecordState, SignOffInput, SystemClock, WorkOrderQuery};
+use fieldbook_domain::{Answer, CheckOutcome, ItemKind, StatusAction, WorkOrderStatus};
+use fieldbook_server::{AppState, Config};
+use fieldbook_server_db::Database;
+
+const PASSWORD: &str = "app-report-pw-1";
+
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(image).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+fn pdftotext(path: &std::path::Path) -> String {
+    let output = Command::new("pdftotext").arg("-layout").arg(path).arg("-").output().expect("pdftotext (poppler-utils)");
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Takes an assigned visit through every checklist item (photos where asked) to the customer's
+/// signature.
+fn complete_visit(app: &App, id: &str) {
+    app.change_status(id, StatusAction::SetOff).unwrap();
+    app.change_status(id, StatusAction::Arrive).unwrap();
+    let detail = app.work_order_detail(id).unwrap();
+    for item in &detail.template.as_ref().unwrap().items {
+        let answer = match &item.kind {
+            ItemKind::Check => Answer::Check(CheckOutcome::Normal),
+            ItemKind::Reading { min, max, .. } => Answer::Reading(min.or(*max).unwrap_or(1.0)),
+            ItemKind::Text => Answer::Text("运行正常 / running normally".into()),
+            ItemKind::Photo => Answer::PhotoAttached,
+        };
+        if item.photo_required || matches!(item.kind, ItemKind::Photo) {
+            app.attach_photo(id, Some(&item.key), "现场照片", &jpeg(1200, 900)).unwrap();
+        }
+        app.record_answer(id, &item.key, answer, "", None).unwrap();
+    }
+    let input = SignOffInput { signer_name: "王经理".into(), opinion: "处理及时,满意".into(), satisfaction: 5 };
+    app.sign(id, &input, fieldbook_demo::DEMO_SIGNATURE_PNG).unwrap();
+}
+
+#[tokio::test]
+async fn a_signed_report_is_checked_exported_and_confirmed_by_the_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let db: Arc<dyn Database> =
+        Arc::new(fieldbook_server_sqlite::SqliteDatabase::open(dir.path().join("server.sqlite")).unwrap());
+    fieldbook_server::demo::load(db.as_ref(), 40, PASSWORD, chrono::Utc::now()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(db.clone(), Arc::new(fieldbook_server::SystemClock), Config::default());
+    tokio::spawn(fieldbook_server::serve(listener, state, std::future::pending()));
+
+    let app = App::open(&dir.path().join("device"), Arc::new(SystemClock)).unwrap();
+    app.enroll(&base, "tech1", PASSWORD, "平板").await.unwrap();
+    app.sync_now().await.unwrap();
+    let list = app.list_work_orders(WorkOrderQuery { statuses: vec![WorkOrderStatus::Assigned], ..Default::default() });
+    let id = list.unwrap().items.into_iter().find(|w| w.kind == fieldbook_domain::WorkOrderKind::Patrol).unwrap().id;
+    assert!(app.reports(&id).unwrap().is_empty(), "no report before sign-off");
+    let (code, _) = match app.export_report(&id, None, Locale::En, dir.path()) {
+        Err(e) => (e.code, e.message),
+        Ok(_) => panic!("a visit without a sign-off has no report to export"),
+    };
+    assert_eq!(code, fieldbook_app::ErrorCode::NotFound);
+
+    complete_visit(&app, &id);
+    let versions = app.reports(&id).unwrap();
+    assert_eq!(versions.len(), 1);
+    let version = &versions[0];
+    assert!(version.intact_here, "{:?}", version.reasons);
+    assert_eq!(version.ledger, RecordState::LocalOnly, "signed offline, not sent yet");
+    assert!(version.technician.contains("FB-T001"), "{}", version.technician);
+
+    // Exported before it was ever sent: the PDF carries the footer and the signed report.
+    let exported = app.export_report(&id, None, Locale::ZhCn, &dir.path().join("exports")).unwrap();
+    let pdf_path = std::path::PathBuf::from(&exported.path);
+    let pdf = std::fs::read(&pdf_path).unwrap();
+    assert_eq!(pdf.len() as u64, exported.bytes);
+    let text = pdftotext(&pdf_path);
+    assert!(text.contains(&version.code), "the footer shows the short code");
+    assert!(text.contains("王经理") && text.contains("处理及时,满意"), "the sign-off is in the report");
+    let carried = fieldbook_report::signed_report_in_pdf(&pdf).unwrap().expect("the PDF carries its report");
+    assert_eq!(carried.hash, version.hash);
+
+    // Sync: the ledger checks and holds it.
+    app.sync_now().await.unwrap();
+    let versions = app.verify_reports(&id).await.unwrap();
+    assert_eq!(versions[0].ledger, RecordState::Confirmed);
+    let server = versions[0].server.as_ref().unwrap();
+    assert_eq!((server.verdict.as_str(), server.ledger_seq), ("intact", Some(1)), "{:?}", server.reasons);
+
+    // The server's verify command finds the PDF intact.
+    assert!(fieldbook_server::verify::run(db.as_ref(), pdf_path.to_str().unwrap(), true).await.unwrap());
+
+    // Someone edits the report and makes a PDF of it: caught, whether the hash is kept or not.
+    let mut forged = carried.clone();
+    forged.document.visit.sign_off.as_mut().unwrap().satisfaction = fieldbook_domain::Satisfaction::try_from(1i64).unwrap();
+    let forged_pdf = dir.path().join("forged.pdf");
+    std::fs::write(&forged_pdf, forge(&pdf, &carried, &forged)).unwrap();
+    assert!(!fieldbook_server::verify::run(db.as_ref(), forged_pdf.to_str().unwrap(), false).await.unwrap());
+    let rehashed = fieldbook_domain::evidence::SignedReport { hash: forged.document.hash(), ..forged.clone() };
+    std::fs::write(&forged_pdf, forge(&pdf, &carried, &rehashed)).unwrap();
+    assert!(!fieldbook_server::verify::run(db.as_ref(), forged_pdf.to_str().unwrap(), false).await.unwrap());
+}
+
+/// The PDF with its attached signed report replaced by `forged` (uncompressed, as a forger's
+/// tool would write it).
+fn forge(
+    pdf: &[u8],
+    original: &fieldbook_domain::evidence::SignedReport,
+    forged: &fieldbook_domain::evidence::SignedReport,
+) -> Vec<u8> {
+    let mut document = lopdf::Document::load_mem(pdf).unwrap();
+    let mut replaced = 0;
+    for object in document.objects.values_mut() {
+        if let Ok(stream) = object.as_stream_mut() {
+            let content = stream.decompressed_content().unwrap_or_else(|_| stream.content.clone());
+            if serde_json::from_slice::<fieldbook_domain::evidence::SignedReport>(&content).is_ok_and(|r| r == *original) {
+                stream.dict.remove(b"Filter");
+                stream.set_content(serde_json::to_vec(forged).unwrap());
+                replaced += 1;
+            }
+        }
+    }
+    assert_eq!(replaced, 1);
+    let mut out = Vec::new();
+    document.save_to(&mut out).unwrap();
+    out
+}
