@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use fieldbook_app::{
-    App, AppError, ErrorCode, ExportedReport, Locale, ReportVersion, PartOption, Settings, SignOffInput, SyncOverview, SyncStatus, SystemClock,
-    WorkOrderDetail, WorkOrderList, WorkOrderQuery, WorkOrderSummary,
+    App, AppError, ErrorCode, ExportedReport, Locale, PartOption, ReportVersion, Settings, SignOffInput, SyncOverview,
+    SyncStatus, SystemClock, WorkOrderDetail, WorkOrderList, WorkOrderQuery, WorkOrderSummary,
 };
 use fieldbook_domain::{
     Answer, CorrectiveRequest, FaultDraft, FaultLevel, FaultRecord, InspectionResult, Note, PartDraft, PartUsage,
@@ -163,15 +163,29 @@ fn attach_photo(app: Shared<'_>, request: Request<'_>) -> Result<Photo, AppError
     app.attach_photo(&work_order, item_key.as_deref(), &caption, raw_body(&request)?)
 }
 
-/// The customer signs: raw body = the signature PNG; headers `work-order-id` and `sign-off`
-/// (the form as JSON).
+/// The customer signs: raw body = the signature PNG followed by the pad's strokes (JSON);
+/// headers `work-order-id`, `sign-off` (the form as JSON) and `png-length` (where the PNG
+/// ends; without it the body is the PNG alone).
 #[tauri::command(async)]
 fn sign_off(app: Shared<'_>, request: Request<'_>) -> Result<SignOff, AppError> {
     let work_order = header(&request, "work-order-id")?.ok_or_else(|| bad("work-order-id is missing".into()))?;
     let form = header(&request, "sign-off")?.ok_or_else(|| bad("the sign-off form is missing".into()))?;
     let input: SignOffInput =
         serde_json::from_str(&form).map_err(|e| bad(format!("the sign-off form is malformed: {e}")))?;
-    app.sign(&work_order, &input, raw_body(&request)?)
+    let body = raw_body(&request)?;
+    let (png, strokes) = match header(&request, "png-length")? {
+        None => (body, None),
+        Some(length) => {
+            let length: usize = length
+                .parse()
+                .ok()
+                .filter(|l| *l <= body.len())
+                .ok_or_else(|| bad(format!("png-length {length} does not fit a body of {} bytes", body.len())))?;
+            let (png, strokes) = body.split_at(length);
+            (png, Some(strokes).filter(|s| !s.is_empty()))
+        }
+    };
+    app.sign(&work_order, &input, png, strokes)
 }
 
 #[tauri::command(async)]

@@ -748,6 +748,11 @@ async fn server_holds_the_visit_once(db_path: &Path, done: &Done) -> Result<(), 
     let signature = db.blob(&sign_off.signature).await?.expect("the signature reached the server");
     let signature = image::load_from_memory_with_format(&signature, image::ImageFormat::Png)?.to_luma8();
     assert!(signature.pixels().any(|p| p.0[0] < 128), "the signature has ink");
+    // And the pen strokes it was drawn with, as vector data.
+    let strokes = sign_off.strokes.as_ref().expect("the sign-off keeps the pen strokes");
+    let strokes = db.blob(strokes).await?.expect("the strokes reached the server");
+    let strokes: fieldbook_media::SignatureStrokes = serde_json::from_slice(&strokes)?;
+    assert!(!strokes.strokes.is_empty() && strokes.width > 0, "{strokes:?}");
 
     // The corrective work order asked for, once, from the abnormal item.
     assert_eq!(correctives.len(), 1, "{correctives:#?}");

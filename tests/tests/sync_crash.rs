@@ -84,15 +84,9 @@ async fn a_device_killed_while_syncing_loses_and_duplicates_nothing() {
 
     // A fresh device sees every acknowledged note exactly once, and nothing the device lacks.
     let fresh = Mutex::new(Store::open(dir.path().join("fresh.sqlite")).unwrap());
-    let (fresh_client, fresh_enrolled) = SyncClient::enroll(
-        &base,
-        "tech1",
-        PASSWORD,
-        "fresh",
-        &fresh.lock().unwrap().device_key().unwrap().public_key(),
-    )
-    .await
-    .unwrap();
+    let fresh_key = fresh.lock().unwrap().device_key().unwrap().public_key();
+    let (fresh_client, fresh_enrolled) =
+        SyncClient::enroll(&base, "tech1", PASSWORD, "fresh", &fresh_key).await.unwrap();
     remember_enrollment(&fresh, &base, &fresh_enrolled).unwrap();
     sync_once(&fresh, &fresh_client, Utc::now()).await.unwrap();
     let notes = |store: &Mutex<Store>| -> Vec<String> {

@@ -215,15 +215,8 @@ async fn a_thousand_faulty_sync_sessions_lose_nothing_and_duplicate_nothing() {
     let through_proxy = format!("http://{}", proxy.addr);
 
     let store = Mutex::new(Store::open(dir.path().join("device.sqlite")).unwrap());
-    let (_, enrolled) = SyncClient::enroll(
-        &direct,
-        "tech1",
-        PASSWORD,
-        "faulty tablet",
-        &store.lock().unwrap().device_key().unwrap().public_key(),
-    )
-    .await
-    .unwrap();
+    let store_key = store.lock().unwrap().device_key().unwrap().public_key();
+    let (_, enrolled) = SyncClient::enroll(&direct, "tech1", PASSWORD, "faulty tablet", &store_key).await.unwrap();
     remember_enrollment(&store, &through_proxy, &enrolled).unwrap();
     let client = SyncClient::new(&through_proxy, &enrolled.token);
     sync_once(&store, &client, Utc::now()).await.unwrap();
@@ -327,15 +320,9 @@ async fn a_thousand_faulty_sync_sessions_lose_nothing_and_duplicate_nothing() {
         list(&store).into_iter().map(|w| (w.id, w.status)).collect();
     assert_eq!(on_device, on_server);
     let fresh = Mutex::new(Store::open(dir.path().join("fresh.sqlite")).unwrap());
-    let (fresh_client, fresh_enrolled) = SyncClient::enroll(
-        &format!("http://{}", server.addr),
-        "tech1",
-        PASSWORD,
-        "fresh",
-        &fresh.lock().unwrap().device_key().unwrap().public_key(),
-    )
-    .await
-    .unwrap();
+    let fresh_key = fresh.lock().unwrap().device_key().unwrap().public_key();
+    let (fresh_client, fresh_enrolled) =
+        SyncClient::enroll(&format!("http://{}", server.addr), "tech1", PASSWORD, "fresh", &fresh_key).await.unwrap();
     remember_enrollment(&fresh, "direct", &fresh_enrolled).unwrap();
     sync_once(&fresh, &fresh_client, Utc::now()).await.unwrap();
     let mut records = 0;

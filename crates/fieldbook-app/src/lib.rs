@@ -325,26 +325,38 @@ impl App {
         work_order_id: &str,
         draft: &SignOffDraft,
         signature_png: &[u8],
+        strokes: Option<&[u8]>,
     ) -> Result<SignOff, AppError> {
         let id = self.writable(work_order_id)?;
-        let (sign_off, _) = self.store().sign_off(id, draft, signature_png, self.clock.now())?;
+        let (sign_off, _) = self.store().sign_off(id, draft, signature_png, strokes, self.clock.now())?;
         self.changed(id);
         Ok(sign_off)
     }
 
-    /// The customer signs with the form's fields and the signature image (PNG) drawn on the
-    /// device; the signature's id is its hash.
-    pub fn sign(&self, work_order_id: &str, input: &SignOffInput, signature_png: &[u8]) -> Result<SignOff, AppError> {
+    /// The customer signs with the form's fields, the signature image (PNG) drawn on the
+    /// device and, when the pad gave them, its pen strokes (JSON); each is kept by its hash.
+    pub fn sign(
+        &self,
+        work_order_id: &str,
+        input: &SignOffInput,
+        signature_png: &[u8],
+        strokes: Option<&[u8]>,
+    ) -> Result<SignOff, AppError> {
         // Blank, a dot or a faint scribble is refused; the kept image is trimmed to the ink.
         let checked = fieldbook_media::check_signature(signature_png)
+            .map_err(|e| AppError::new(ErrorCode::InvalidInput, e.to_string()))?;
+        let strokes = strokes
+            .map(fieldbook_media::check_strokes)
+            .transpose()
             .map_err(|e| AppError::new(ErrorCode::InvalidInput, e.to_string()))?;
         let draft = SignOffDraft {
             signer_name: input.signer_name.clone(),
             opinion: input.opinion.clone(),
             satisfaction: input.satisfaction,
             signature: fieldbook_domain::BlobId::of_bytes(&checked.png),
+            strokes: strokes.as_ref().map(|s| fieldbook_domain::BlobId::of_bytes(&s.json)),
         };
-        self.sign_off(work_order_id, &draft, &checked.png)
+        self.sign_off(work_order_id, &draft, &checked.png, strokes.as_ref().map(|s| s.json.as_slice()))
     }
 
     /// Parts-catalog entries whose number or name contains `search` (at most 50).

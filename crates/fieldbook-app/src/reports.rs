@@ -159,7 +159,9 @@ impl App {
             Some(hash) => reports.iter().find(|r| r.hash == hash),
             None => reports.last(),
         }
-        .ok_or_else(|| AppError::new(ErrorCode::NotFound, "this visit has no signed report yet; it is made at sign-off"))?;
+        .ok_or_else(|| {
+            AppError::new(ErrorCode::NotFound, "this visit has no signed report yet; it is made at sign-off")
+        })?;
         let visit = &report.document.visit;
         let (customer, site, asset, company) = {
             let store = self.store();
@@ -168,8 +170,12 @@ impl App {
             (customer, site, asset, company)
         };
         let signer = &report.document.technician;
-        let technician =
-            User { id: signer.id, name: signer.name.clone(), staff_no: signer.staff_no.clone(), role: Role::Technician };
+        let technician = User {
+            id: signer.id,
+            name: signer.name.clone(),
+            staff_no: signer.staff_no.clone(),
+            role: Role::Technician,
+        };
         let blob = |id: &fieldbook_domain::BlobId| self.store().blob(id).ok().flatten();
         let zone = *chrono::Local::now().offset();
         let (data, images) = ReportData::from_visit(&VisitSource {
@@ -191,7 +197,8 @@ impl App {
         };
         std::fs::create_dir_all(dir).map_err(storage)?;
         let code = short_code(&report.hash);
-        let name = format!("{}-v{}-{}-{}.pdf", visit.work_order.number, visit.work_order.visit_version, code, locale.as_str());
+        let name =
+            format!("{}-v{}-{}-{}.pdf", visit.work_order.number, visit.work_order.visit_version, code, locale.as_str());
         let path = dir.join(name);
         // Written beside and renamed, so a crash never leaves half a PDF under the final name.
         let partial = path.with_extension("pdf.partial");

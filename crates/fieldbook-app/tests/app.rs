@@ -209,8 +209,9 @@ fn bad_input_is_refused_and_nothing_is_written() {
             opinion: String::new(),
             satisfaction,
             signature: BlobId::of_bytes(png),
+            strokes: None,
         };
-        let (c, m) = code(f.app.sign_off(&id, &draft, png));
+        let (c, m) = code(f.app.sign_off(&id, &draft, png, None));
         assert_eq!(c, ErrorCode::InvalidInput);
         assert!(m.contains("1 to 5"), "{m}");
     }
@@ -314,7 +315,7 @@ fn a_photo_is_kept_processed_and_a_bad_file_or_a_blank_signature_changes_nothing
         .unwrap();
     let input =
         fieldbook_app::SignOffInput { signer_name: "王经理".into(), opinion: String::new(), satisfaction: 5 };
-    let (c, m) = code(f.app.sign(&id, &input, blank.get_ref()));
+    let (c, m) = code(f.app.sign(&id, &input, blank.get_ref(), None));
     assert_eq!(c, ErrorCode::InvalidInput, "{m}");
     assert_eq!(f.footprint(), before);
     assert!(f.app.work_order_detail(&id).unwrap().sign_off.is_none());

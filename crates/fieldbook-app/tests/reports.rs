@@ -20,7 +20,8 @@ fn jpeg(width: u32, height: u32) -> Vec<u8> {
 }
 
 fn pdftotext(path: &std::path::Path) -> String {
-    let output = Command::new("pdftotext").arg("-layout").arg(path).arg("-").output().expect("pdftotext (poppler-utils)");
+    let output =
+        Command::new("pdftotext").arg("-layout").arg(path).arg("-").output().expect("pdftotext (poppler-utils)");
     assert!(output.status.success());
     String::from_utf8(output.stdout).unwrap()
 }
@@ -43,8 +44,23 @@ fn complete_visit(app: &App, id: &str) {
         }
         app.record_answer(id, &item.key, answer, "", None).unwrap();
     }
-    let input = SignOffInput { signer_name: "王经理".into(), opinion: "处理及时,满意".into(), satisfaction: 5 };
-    app.sign(id, &input, fieldbook_demo::DEMO_SIGNATURE_PNG).unwrap();
+    let input =
+        SignOffInput { signer_name: "王经理".into(), opinion: "处理及时,满意".into(), satisfaction: 5 };
+    app.sign(id, &input, fieldbook_demo::DEMO_SIGNATURE_PNG, Some(&pad_strokes())).unwrap();
+}
+
+/// A signature pad's strokes, as the UI sends them.
+fn pad_strokes() -> Vec<u8> {
+    let points = |from: f64| -> Vec<serde_json::Value> {
+        (0..40)
+            .map(|i| {
+                let x = from + f64::from(i) * 6.0;
+                serde_json::json!({"x": x, "y": 100.0 + (x / 9.0).sin() * 30.0, "time": 1000.0 + x, "pressure": 0.5})
+            })
+            .collect()
+    };
+    let groups = serde_json::json!([{"points": points(40.0)}, {"points": points(320.0)}]);
+    serde_json::to_vec(&serde_json::json!({"width": 640.0, "height": 200.0, "groups": groups})).unwrap()
 }
 
 #[tokio::test]
@@ -77,6 +93,11 @@ async fn a_signed_report_is_checked_exported_and_confirmed_by_the_ledger() {
     assert!(version.intact_here, "{:?}", version.reasons);
     assert_eq!(version.ledger, RecordState::LocalOnly, "signed offline, not sent yet");
     assert!(version.technician.contains("FB-T001"), "{}", version.technician);
+    // The pen strokes are kept beside the image, and the report vouches for both.
+    let sign_off = app.work_order_detail(&id).unwrap().sign_off.unwrap();
+    let strokes = sign_off.strokes.clone().expect("the strokes are kept");
+    let kept: fieldbook_media::SignatureStrokes = serde_json::from_slice(&app.blob(strokes.as_str()).unwrap()).unwrap();
+    assert_eq!((kept.width, kept.height, kept.strokes.len()), (640, 200, 2));
 
     // Exported before it was ever sent: the PDF carries the footer and the signed report.
     let exported = app.export_report(&id, None, Locale::ZhCn, &dir.path().join("exports")).unwrap();
@@ -95,13 +116,15 @@ async fn a_signed_report_is_checked_exported_and_confirmed_by_the_ledger() {
     assert_eq!(versions[0].ledger, RecordState::Confirmed);
     let server = versions[0].server.as_ref().unwrap();
     assert_eq!((server.verdict.as_str(), server.ledger_seq), ("intact", Some(1)), "{:?}", server.reasons);
+    assert!(db.blob(&strokes).await.unwrap().is_some(), "the strokes reached the server");
 
     // The server's verify command finds the PDF intact.
     assert!(fieldbook_server::verify::run(db.as_ref(), pdf_path.to_str().unwrap(), true).await.unwrap());
 
     // Someone edits the report and makes a PDF of it: caught, whether the hash is kept or not.
     let mut forged = carried.clone();
-    forged.document.visit.sign_off.as_mut().unwrap().satisfaction = fieldbook_domain::Satisfaction::try_from(1i64).unwrap();
+    forged.document.visit.sign_off.as_mut().unwrap().satisfaction =
+        fieldbook_domain::Satisfaction::try_from(1i64).unwrap();
     let forged_pdf = dir.path().join("forged.pdf");
     std::fs::write(&forged_pdf, forge(&pdf, &carried, &forged)).unwrap();
     assert!(!fieldbook_server::verify::run(db.as_ref(), forged_pdf.to_str().unwrap(), false).await.unwrap());
@@ -122,7 +145,9 @@ fn forge(
     for object in document.objects.values_mut() {
         if let Ok(stream) = object.as_stream_mut() {
             let content = stream.decompressed_content().unwrap_or_else(|_| stream.content.clone());
-            if serde_json::from_slice::<fieldbook_domain::evidence::SignedReport>(&content).is_ok_and(|r| r == *original) {
+            if serde_json::from_slice::<fieldbook_domain::evidence::SignedReport>(&content)
+                .is_ok_and(|r| r == *original)
+            {
                 stream.dict.remove(b"Filter");
                 stream.set_content(serde_json::to_vec(forged).unwrap());
                 replaced += 1;

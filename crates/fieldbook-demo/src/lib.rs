@@ -391,6 +391,7 @@ fn add_visit_records(
         opinion: ["服务及时,处理专业。", "Quick and tidy work, thank you.", "满意"][rng.random_range(0..3)].into(),
         satisfaction: Satisfaction::try_from(rng.random_range(3..=5)).expect("3..=5 is in range"),
         signature,
+        strokes: None,
         signed_at: work_order.completed_at.unwrap_or(at),
     });
 }

@@ -73,10 +73,13 @@ impl ReportDocument {
         sha256_hex(&self.canonical_json())
     }
 
-    /// Every blob the document names: the photos, then the signature.
+    /// Every blob the document names: the photos, then the signature and its strokes.
     pub fn blobs(&self) -> Vec<&BlobId> {
         let mut blobs: Vec<&BlobId> = self.visit.photos.iter().map(|p| &p.blob).collect();
-        blobs.extend(self.visit.sign_off.as_ref().map(|s| &s.signature));
+        if let Some(sign_off) = &self.visit.sign_off {
+            blobs.push(&sign_off.signature);
+            blobs.extend(&sign_off.strokes);
+        }
         blobs
     }
 }

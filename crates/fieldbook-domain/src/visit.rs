@@ -145,6 +145,10 @@ pub struct SignOff {
     pub opinion: String,
     pub satisfaction: Satisfaction,
     pub signature: BlobId,
+    /// The pen strokes the signature was drawn with (vector data, JSON), when the pad gave them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub strokes: Option<BlobId>,
     pub signed_at: DateTime<Utc>,
 }
 
@@ -354,6 +358,8 @@ pub struct SignOffDraft {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub satisfaction: i64,
     pub signature: BlobId,
+    #[serde(default)]
+    pub strokes: Option<BlobId>,
 }
 
 impl SignOff {
@@ -369,6 +375,7 @@ impl SignOff {
             opinion: optional_text("opinion", &draft.opinion, MAX_TEXT)?,
             satisfaction: Satisfaction::try_from(draft.satisfaction)?,
             signature: draft.signature.clone(),
+            strokes: draft.strokes.clone(),
             signed_at: now,
         })
     }
@@ -583,6 +590,7 @@ mod tests {
             opinion: "满意".into(),
             satisfaction: 5,
             signature: BlobId::of_bytes(b"signature"),
+            strokes: None,
         };
         visit.sign_off =
             Some(SignOff::from_draft(visit.work_order.id, &draft, at("2026-11-20T11:00:00+08:00")).unwrap());
@@ -744,6 +752,7 @@ mod tests {
                 opinion: String::new(),
                 satisfaction: bad,
                 signature: BlobId::of_bytes(b"s"),
+                strokes: None,
             };
             let err = SignOff::from_draft(wo, &draft, now).unwrap_err();
             assert_eq!(err, InvalidInput::SatisfactionOutOfRange(bad));

@@ -61,6 +61,12 @@ pub enum MediaError {
     },
 
     #[error(
+        "The signature's pen strokes cannot be read ({reason}). Please ask the customer to sign \
+         again."
+    )]
+    BadStrokes { reason: String },
+
+    #[error(
         "The processed image could not be written ({reason}). This is a fault in Fieldbook, not \
          in the photo; please report it."
     )]
@@ -78,6 +84,7 @@ impl MediaError {
             MediaError::BrokenImage { .. } => "broken_image",
             MediaError::TooManyPixels { .. } => "too_many_pixels",
             MediaError::SignatureBlank { .. } => "signature_blank",
+            MediaError::BadStrokes { .. } => "bad_strokes",
             MediaError::Encode { .. } => "encode_failed",
         }
     }

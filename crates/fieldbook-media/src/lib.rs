@@ -20,11 +20,13 @@ mod format;
 mod metadata;
 mod photo;
 mod signature;
+mod strokes;
 
 pub use error::MediaError;
 pub use format::SourceFormat;
 pub use photo::{PhotoOptions, ProcessedPhoto, process_photo};
 pub use signature::{CheckedSignature, check_signature};
+pub use strokes::{CheckedStrokes, SignatureStrokes, check_strokes};
 
 /// The content id of some bytes: the lowercase hex SHA-256, the same value as
 /// `fieldbook_domain::BlobId::of_bytes`.

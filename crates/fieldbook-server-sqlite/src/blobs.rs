@@ -148,7 +148,11 @@ pub(crate) fn blob(conn: &Connection, id: &BlobId) -> DbResult<Option<Vec<u8>>> 
 
 pub(crate) fn work_orders_of(conn: &Connection, id: &BlobId) -> DbResult<Vec<WorkOrderId>> {
     let mut stmt = conn
-        .prepare_cached("SELECT DISTINCT work_order_id FROM records WHERE blob_id = ?1 ORDER BY work_order_id")
+        .prepare_cached(
+            "SELECT DISTINCT work_order_id FROM records WHERE blob_id = ?1
+             UNION SELECT work_order_id FROM records WHERE kind = 'sign_off' AND json_extract(body, '$.strokes') = ?1
+             ORDER BY work_order_id",
+        )
         .db()?;
     let ids = stmt
         .query_map([id.as_str()], |row| row.get::<_, String>(0))

@@ -181,12 +181,14 @@ SET body = json_object('type', 'work_order', 'work_order', json(json_extract(bod
 WHERE json_extract(body, '$.type') = 'work_order' AND json_extract(body, '$.bundle') IS NOT NULL;
 "#;
 
-/// Protocol 4: each device's report-signing key, and the report ledger. The ledger is
+/// Protocol 4: each device's report-signing key, signatures' strokes, and the report ledger. The ledger is
 /// insert-only: its triggers refuse every UPDATE and DELETE, and each entry's `chain` hashes
 /// the previous entry's `chain` with its report's hash. `document` is the report document's
 /// canonical JSON exactly as it was hashed and signed.
 const V4: &str = r#"
 ALTER TABLE devices ADD COLUMN public_key TEXT;
+-- A signature's pen strokes are a blob of the sign-off beside its image.
+CREATE INDEX records_by_strokes ON records (json_extract(body, '$.strokes')) WHERE kind = 'sign_off';
 
 CREATE TABLE report_ledger (
     seq               INTEGER PRIMARY KEY,

@@ -643,6 +643,7 @@ async fn push_every_kind_of_record(db: &dyn Database, world: &World, counts: &dy
             opinion: "服务及时,处理专业。".into(),
             satisfaction: Satisfaction::try_from(5).unwrap(),
             signature: signature.clone(),
+            strokes: None,
             signed_at: at(80),
         }),
         status(id, StatusAction::Complete, at(80)),
@@ -827,6 +828,7 @@ async fn refusals_change_nothing_but_the_conflict_log(db: &dyn Database, world: 
             opinion: "满意".into(),
             satisfaction: Satisfaction::try_from(4).unwrap(),
             signature: BlobId::of_bytes(b"signature"),
+            strokes: None,
             signed_at: at(at_minute),
         })
     };

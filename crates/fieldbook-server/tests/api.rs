@@ -171,6 +171,7 @@ async fn a_whole_visit_syncs_and_a_second_device_of_the_technician_receives_it()
             opinion: "满意 😊".into(),
             satisfaction: Satisfaction::try_from(5).unwrap(),
             signature: signature_id.clone(),
+            strokes: None,
             signed_at: Utc::now(),
         }),
     });

@@ -357,7 +357,8 @@ impl Store {
         Ok(self.conn.query_row(
             "SELECT COALESCE(SUM(length(bytes)), 0) FROM blobs WHERE id IN (
                  SELECT entity_id FROM outbox WHERE entity = 'photo'
-                 UNION SELECT json_extract(payload, '$.signature') FROM outbox WHERE entity = 'sign_off')",
+                 UNION SELECT json_extract(payload, '$.signature') FROM outbox WHERE entity = 'sign_off'
+                 UNION SELECT json_extract(payload, '$.strokes') FROM outbox WHERE entity = 'sign_off')",
             [],
             |row| row.get(0),
         )?)

@@ -168,7 +168,9 @@ impl Store {
         let mut statement = self.conn.prepare_cached(
             "SELECT id FROM (
                  SELECT blob_id AS id, taken_at AS at FROM photos
-                 UNION ALL SELECT json_extract(body, '$.signature'), signed_at FROM sign_offs)
+                 UNION ALL SELECT json_extract(body, '$.signature'), signed_at FROM sign_offs
+                 UNION ALL SELECT json_extract(body, '$.strokes'), signed_at FROM sign_offs
+                     WHERE json_extract(body, '$.strokes') IS NOT NULL)
              WHERE id NOT IN (SELECT id FROM blobs)
              GROUP BY id ORDER BY MAX(at) DESC LIMIT ?1",
         )?;

@@ -292,6 +292,7 @@ impl Store {
         work_order_id: WorkOrderId,
         draft: &SignOffDraft,
         signature_png: &[u8],
+        strokes: Option<&[u8]>,
         now: DateTime<Utc>,
     ) -> Result<(SignOff, WorkOrder)> {
         let tx = self.conn.transaction()?;
@@ -303,6 +304,12 @@ impl Store {
                 value: sign_off.signature.to_string(),
             }));
         }
+        if strokes.map(BlobId::of_bytes) != sign_off.strokes {
+            return Err(StoreError::Invalid(fieldbook_domain::InvalidInput::MalformedId {
+                what: "strokes blob id (it must be the SHA-256 of the strokes, given with them)",
+                value: sign_off.strokes.as_ref().map(ToString::to_string).unwrap_or_default(),
+            }));
+        }
         let visit = load_visit(&tx, work_order.id)?;
         let missing: Vec<_> =
             visit.missing_for_completion().into_iter().filter(|m| *m != fieldbook_domain::Missing::SignOff).collect();
@@ -311,6 +318,9 @@ impl Store {
         }
         work_order.take_step(StatusAction::Complete, now)?;
         insert_blob(&tx, &sign_off.signature, signature_png, now)?;
+        if let (Some(id), Some(bytes)) = (&sign_off.strokes, strokes) {
+            insert_blob(&tx, id, bytes, now)?;
+        }
         insert_sign_off(&tx, &sign_off)?;
         put_work_order(&tx, &work_order)?;
         let work_order_key = work_order.id.to_string();

@@ -276,13 +276,15 @@ fn refused_writes_change_nothing() {
         opinion: String::new(),
         satisfaction: 9,
         signature: BlobId::of_bytes(&signature),
+        strokes: None,
     };
-    let err = store.sign_off(wo.id, &draft, &signature, now()).unwrap_err();
+    let err = store.sign_off(wo.id, &draft, &signature, None, now()).unwrap_err();
     assert!(matches!(err, StoreError::Invalid(InvalidInput::SatisfactionOutOfRange(9))), "{err}");
-    let err =
-        store.sign_off(wo.id, &SignOffDraft { satisfaction: 5, ..draft.clone() }, b"other bytes", now()).unwrap_err();
+    let err = store
+        .sign_off(wo.id, &SignOffDraft { satisfaction: 5, ..draft.clone() }, b"other bytes", None, now())
+        .unwrap_err();
     assert!(err.to_string().contains("SHA-256"), "{err}");
-    let err = store.sign_off(wo.id, &SignOffDraft { satisfaction: 5, ..draft }, &signature, now()).unwrap_err();
+    let err = store.sign_off(wo.id, &SignOffDraft { satisfaction: 5, ..draft }, &signature, None, now()).unwrap_err();
     assert!(matches!(&err, StoreError::Rule(RuleViolation::Incomplete(missing)) if !missing.is_empty()), "{err}");
 
     let err = store.add_note(WorkOrderId::new(), None, "x", now()).unwrap_err();
@@ -354,8 +356,9 @@ fn a_whole_visit_completes_at_sign_off_and_then_refuses_changes() {
         opinion: "处理及时".into(),
         satisfaction: 5,
         signature: BlobId::of_bytes(signature),
+        strokes: None,
     };
-    let (sign_off, completed) = store.sign_off(wo.id, &draft, signature, now()).unwrap();
+    let (sign_off, completed) = store.sign_off(wo.id, &draft, signature, None, now()).unwrap();
     assert_eq!(completed.status, WorkOrderStatus::Completed);
     assert_eq!(store.blob(&sign_off.signature).unwrap().as_deref(), Some(signature));
     let before = footprint(&store);
@@ -372,7 +375,7 @@ fn a_whole_visit_completes_at_sign_off_and_then_refuses_changes() {
         )
         .unwrap_err();
     assert!(matches!(err, StoreError::Rule(RuleViolation::VisitLocked(_))), "{err}");
-    assert!(store.sign_off(wo.id, &draft, signature, now()).is_err());
+    assert!(store.sign_off(wo.id, &draft, signature, None, now()).is_err());
     assert_eq!(footprint(&store), before);
     let visit = store.visit(wo.id).unwrap();
     assert_eq!(visit.missing_for_completion(), vec![]);

@@ -48,10 +48,10 @@ pub fn to_mutation(entry: &OutboxEntry, seq_base: i64) -> Result<Mutation, SyncE
 pub fn blobs_of(mutations: &[Mutation]) -> Vec<BlobId> {
     let mut ids: Vec<BlobId> = mutations
         .iter()
-        .filter_map(|m| match &m.op {
-            MutationOp::Photo(p) => Some(p.blob.clone()),
-            MutationOp::SignOff(s) => Some(s.signature.clone()),
-            _ => None,
+        .flat_map(|m| match &m.op {
+            MutationOp::Photo(p) => vec![p.blob.clone()],
+            MutationOp::SignOff(s) => std::iter::once(s.signature.clone()).chain(s.strokes.clone()).collect(),
+            _ => Vec::new(),
         })
         .collect();
     ids.sort();

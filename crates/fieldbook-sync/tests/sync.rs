@@ -45,15 +45,9 @@ struct Device {
 async fn device(server: &Server, username: &str) -> Device {
     let dir = tempfile::tempdir().unwrap();
     let store = Mutex::new(Store::open(dir.path().join("device.sqlite")).unwrap());
-    let (client, enrolled) = SyncClient::enroll(
-        &server.base,
-        username,
-        PASSWORD,
-        "测试平板",
-        &store.lock().unwrap().device_key().unwrap().public_key(),
-    )
-    .await
-    .unwrap();
+    let store_key = store.lock().unwrap().device_key().unwrap().public_key();
+    let (client, enrolled) =
+        SyncClient::enroll(&server.base, username, PASSWORD, "测试平板", &store_key).await.unwrap();
     remember_enrollment(&store, &server.base, &enrolled).unwrap();
     Device { store, client, user: enrolled.user.id, _dir: dir }
 }
@@ -132,8 +126,9 @@ async fn a_whole_visit_done_offline_reaches_the_server_and_a_second_device_exact
             opinion: "满意 😊".into(),
             satisfaction: 5,
             signature: BlobId::of_bytes(signature),
+            strokes: None,
         };
-        store.sign_off(wo.id, &draft, signature, now).unwrap();
+        store.sign_off(wo.id, &draft, signature, None, now).unwrap();
     }
     let pending = tablet.store.lock().unwrap().outbox_len().unwrap() as usize;
     let report = tablet.sync().await;

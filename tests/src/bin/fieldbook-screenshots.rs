@@ -353,6 +353,7 @@ fn prepare(dir: &Path, data: &fieldbook_demo::DemoData) -> Result<Prepared, Erro
             signer_name: "李娜".into(), opinion: "服务很好 / Very good service".into(), satisfaction: 5
         },
         &signature_png()?,
+        None,
     )?;
     Ok(Prepared {
         with_checklist,

@@ -278,15 +278,9 @@ async fn main() {
     // Fieldbook: a fresh device's first sync, through the counting proxy.
     let (proxied, counter) = counting_proxy(base.trim_start_matches("http://").to_owned()).await;
     let device = std::sync::Mutex::new(Store::open(dir.path().join("device.sqlite")).unwrap());
-    let (client, enrolled) = SyncClient::enroll(
-        &proxied,
-        "tech1",
-        PASSWORD,
-        "bench tablet",
-        &device.lock().unwrap().device_key().unwrap().public_key(),
-    )
-    .await
-    .unwrap();
+    let device_key = device.lock().unwrap().device_key().unwrap().public_key();
+    let (client, enrolled) =
+        SyncClient::enroll(&proxied, "tech1", PASSWORD, "bench tablet", &device_key).await.unwrap();
     remember_enrollment(&device, &proxied, &enrolled).unwrap();
     let before = (counter.up.load(Ordering::Relaxed), counter.down.load(Ordering::Relaxed));
     let started = Instant::now();

@@ -208,11 +208,23 @@ export function attachPhoto(
   });
 }
 
-/** The customer signs: the form and the signature drawn as a PNG. The visit then locks. */
-export function signOff(workOrderId: string, form: SignOffInput, signaturePng: Uint8Array): Promise<SignOff> {
-  return callRaw<SignOff>('sign_off', signaturePng, {
+/**
+ * The customer signs: the form, the signature drawn as a PNG and its pen strokes (JSON), sent
+ * as one body with the PNG's length in a header. The visit then locks.
+ */
+export function signOff(
+  workOrderId: string,
+  form: SignOffInput,
+  signaturePng: Uint8Array,
+  strokes: Uint8Array,
+): Promise<SignOff> {
+  const body = new Uint8Array(signaturePng.length + strokes.length);
+  body.set(signaturePng, 0);
+  body.set(strokes, signaturePng.length);
+  return callRaw<SignOff>('sign_off', body, {
     'work-order-id': workOrderId,
     'sign-off': JSON.stringify(form),
+    'png-length': String(signaturePng.length),
   });
 }
 

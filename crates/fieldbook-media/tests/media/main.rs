@@ -9,3 +9,6 @@ mod photo;
 
 /// Signatures: blank and near-blank refusals, trimming, content ids.
 mod signature;
+
+/// The signature as pen strokes.
+mod strokes;

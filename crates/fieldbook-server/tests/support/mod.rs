@@ -279,6 +279,7 @@ impl Client {
             opinion: "满意".into(),
             satisfaction: 5,
             signature: signature.clone(),
+            strokes: None,
         };
         let sign_off = SignOff::from_draft(work_order_id, &draft, now).unwrap();
         let mut ops: Vec<MutationOp> = steps.iter().map(|a| step(*a)).collect();

@@ -7,4 +7,8 @@ import type { WorkOrderId } from "./WorkOrderId";
 /**
  * 用户签字确认: the customer's signature, opinion and rating.
  */
-export type SignOff = { id: SignOffId, work_order_id: WorkOrderId, signer_name: string, opinion: string, satisfaction: Satisfaction, signature: BlobId, signed_at: string, };
+export type SignOff = { id: SignOffId, work_order_id: WorkOrderId, signer_name: string, opinion: string, satisfaction: Satisfaction, signature: BlobId, 
+/**
+ * The pen strokes the signature was drawn with (vector data, JSON), when the pad gave them.
+ */
+strokes?: BlobId, signed_at: string, };
