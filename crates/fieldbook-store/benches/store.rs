@@ -3,7 +3,9 @@
 //! 1. a durable checklist answer (rules checked, answer + outbox row in one transaction)
 //!    against a raw rusqlite insert of the same bytes with the same pragmas;
 //! 2. reading the list of 10,000 work orders a page at a time, as the UI does, and whole;
-//! 3. searching them.
+//! 3. searching them;
+//! 4. the customer's sign-off, which now also builds, signs and keeps the signed report, against
+//!    a durable answer write.
 //!
 //! Run with `cargo bench -p fieldbook-store --bench store` (or `./dev bench`).
 
@@ -128,4 +130,68 @@ fn main() {
         let took = time(15, || store.list_page(&query).unwrap());
         println!("search {text:<14} ({total:>5} matches, first 100 returned): {}", ms(took));
     }
+
+    // 4. Sign-off: the visit checked complete, the signature kept, the work order completed, and
+    //    the report document built, hashed, signed (Ed25519) and kept, in one transaction.
+    let signature = fieldbook_demo::DEMO_SIGNATURE_PNG;
+    let draft = fieldbook_domain::SignOffDraft {
+        signer_name: "王经理".into(),
+        opinion: "满意".into(),
+        satisfaction: 5,
+        signature: fieldbook_domain::BlobId::of_bytes(signature),
+        strokes: None,
+    };
+    let mut sign_offs = Vec::new();
+    let mut answers = Vec::new();
+    let mut signing = Vec::new();
+    let key = store.device_key().unwrap();
+    for row in rows.iter().filter(|r| r.work_order.template_id.is_some() && r.work_order.id != wo.id).take(25) {
+        let id = row.work_order.id;
+        store.change_status(id, StatusAction::SetOff, now).unwrap();
+        store.change_status(id, StatusAction::Arrive, now).unwrap();
+        let template = store.template(row.work_order.template_id.unwrap()).unwrap().unwrap();
+        for item in &template.items {
+            let answer = match &item.kind {
+                ItemKind::Check => Answer::Check(CheckOutcome::Normal),
+                ItemKind::Reading { min, max, .. } => Answer::Reading(min.or(*max).unwrap_or(1.0)),
+                ItemKind::Text => Answer::Text("正常".into()),
+                ItemKind::Photo => Answer::PhotoAttached,
+            };
+            let new = NewAnswer {
+                work_order_id: id,
+                item_key: item.key.clone(),
+                answer,
+                note: String::new(),
+                supersedes: None,
+            };
+            let start = Instant::now();
+            store.record_answer(&new, now).unwrap();
+            answers.push(start.elapsed());
+            if item.photo_required || matches!(item.kind, ItemKind::Photo) {
+                let photo = format!("photo of {} {}", id, item.key).repeat(2000).into_bytes();
+                store.attach_photo(id, Some(&item.key), "", &photo, now, now).unwrap();
+            }
+        }
+        // The signing alone, on the same visit, outside the transaction.
+        let visit = store.visit(id).unwrap();
+        let signer = fieldbook_domain::evidence::ReportSigner {
+            id: technician,
+            name: "张伟".into(),
+            staff_no: "FB-T001".into(),
+        };
+        let start = Instant::now();
+        let document = fieldbook_domain::evidence::ReportDocument::of_visit(visit, signer, "bench", now, None);
+        std::hint::black_box(key.sign(document));
+        signing.push(start.elapsed());
+        let start = Instant::now();
+        store.sign_off(id, &draft, signature, None, now).unwrap();
+        sign_offs.push(start.elapsed());
+    }
+    let n = sign_offs.len();
+    let (sign_off, answer, signing) = (median(sign_offs), median(answers), median(signing));
+    println!();
+    println!("sign-off with the signed report (one transaction):  {} median of {n}", ms(sign_off));
+    println!("  of which the report built, hashed and signed:      {} median of {n}", ms(signing));
+    println!("durable answer write, same visits:                   {} median", ms(answer));
+    println!("ratio sign-off / answer write: {:.2}x", sign_off.as_secs_f64() / answer.as_secs_f64());
 }
