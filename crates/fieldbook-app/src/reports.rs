@@ -126,6 +126,7 @@ impl App {
     /// [`App::reports`], each also checked by the server's ledger when it can be reached.
     pub async fn verify_reports(&self, work_order_id: &str) -> Result<Vec<ReportVersion>, AppError> {
         let mut versions = self.reports(work_order_id)?;
+        let (_, ours) = self.signed_reports_of(work_order_id)?;
         let client = self.client()?;
         for version in &mut versions {
             let Some(client) = &client else { break };
@@ -133,7 +134,7 @@ impl App {
                 Ok(Some(check)) => {
                     let (verdict, reasons) = verdict_name(&check.verdict);
                     let mut reasons = reasons;
-                    if check.report.hash != version.hash {
+                    if ours.iter().all(|report| *report != check.report) {
                         reasons.push("the server's copy differs from this device's".into());
                     }
                     ServerCheck { verdict: verdict.into(), reasons, ledger_seq: Some(check.entry.seq) }
@@ -202,7 +203,12 @@ impl App {
         let path = dir.join(name);
         // Written beside and renamed, so a crash never leaves half a PDF under the final name.
         let partial = path.with_extension("pdf.partial");
-        std::fs::write(&partial, &pdf).map_err(storage)?;
+        {
+            use std::io::Write;
+            let mut file = std::fs::File::create(&partial).map_err(storage)?;
+            file.write_all(&pdf).map_err(storage)?;
+            file.sync_all().map_err(storage)?;
+        }
         std::fs::rename(&partial, &path).map_err(storage)?;
         Ok(ExportedReport { path: path.display().to_string(), bytes: pdf.len() as u64, code })
     }

@@ -17,7 +17,7 @@ const MAX_STROKES: usize = 500;
 const MAX_POINTS: usize = 50_000;
 /// Blank below this length of all strokes, in CSS pixels (the PNG check measures device pixels).
 const MIN_LENGTH: f64 = 60.0;
-/// A point may lie this far outside the canvas (a stroke leaving the box).
+/// A point outside the canvas is kept at most this far outside it (a stroke leaving the box).
 const SLACK: f64 = 50.0;
 
 #[derive(Deserialize)]
@@ -95,18 +95,16 @@ pub fn check_strokes(data: &[u8]) -> Result<CheckedStrokes, MediaError> {
     for group in &pad.groups {
         let mut stroke = Vec::with_capacity(group.points.len());
         for point in &group.points {
-            let inside =
-                (-SLACK..=pad.width + SLACK).contains(&point.x) && (-SLACK..=pad.height + SLACK).contains(&point.y);
-            if !(point.x.is_finite() && point.y.is_finite() && point.time.is_finite() && inside) {
-                return Err(bad(format!(
-                    "a point at ({}, {}) outside the {} × {} pad",
-                    point.x, point.y, pad.width, pad.height
-                )));
+            if !(point.x.is_finite() && point.y.is_finite() && point.time.is_finite()) {
+                return Err(bad(format!("a point at ({}, {}) at time {}", point.x, point.y, point.time)));
             }
+            // A pen that left the box is kept at its edge (the customer signed; that is no
+            // reason to refuse), a little outside at most.
+            let (x, y) = (point.x.clamp(-SLACK, pad.width + SLACK), point.y.clamp(-SLACK, pad.height + SLACK));
             if point.time < start {
                 return Err(bad("a point earlier than the signature's first"));
             }
-            stroke.push([round(point.x), round(point.y), (point.time - start).round()]);
+            stroke.push([round(x), round(y), (point.time - start).round()]);
         }
         length +=
             stroke.windows(2).map(|w| ((w[1][0] - w[0][0]).powi(2) + (w[1][1] - w[0][1]).powi(2)).sqrt()).sum::<f64>();

@@ -165,6 +165,9 @@ pub trait Database: Send + Sync + 'static {
     // The report ledger (signed reports arrive by push, checked by [`rules::check_report`]).
     /// The ledger's entries of one work order, oldest first.
     async fn reports(&self, work_order: WorkOrderId) -> DbResult<Vec<LedgerEntry>>;
+    /// The ledger entry of the report whose hash starts with `hash` (as for
+    /// [`Database::check_report`]), without checking the report: to authorize first.
+    async fn report_entry(&self, hash: &str) -> DbResult<Option<LedgerEntry>>;
     /// The report whose hash starts with `hash` (at least 8 hex digits; a short code's dash is
     /// ignored), checked now: hash, signature, images, the device's enrolled key and its
     /// revocation, and the entry's link to the one before it.

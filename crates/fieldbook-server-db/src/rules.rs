@@ -195,22 +195,106 @@ pub fn check_mutation(
     Ok(MutationEffect { work_order: None, record: Some(op.clone()) })
 }
 
+/// A visit record as the server stored it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecord {
+    /// `inspection_result`, `fault_record`, `part_usage`, `photo`, `note`, `sign_off`, …
+    pub kind: String,
+    /// Its id ([`photo_record_id`] for a photo).
+    pub id: String,
+    pub body: serde_json::Value,
+}
+
+/// The id a photo is stored under: it has none of its own (its blob, work order and item).
+pub fn photo_record_id(photo: &fieldbook_domain::Photo) -> String {
+    format!("photo:{}:{}:{}", photo.work_order_id, photo.blob, photo.item_key.as_deref().unwrap_or(""))
+}
+
 /// What the server knows when it checks a pushed signed report.
 pub struct ReportContext<'a> {
     /// The device that pushed it.
     pub device_id: &'a str,
     /// The public key that device enrolled with (none for a device enrolled before keys).
     pub enrolled_key: Option<&'a str>,
-    /// Whether the server holds the sign-off the report names, on its work order.
-    pub sign_off_held: bool,
+    /// The work order as the server holds it.
+    pub work_order: &'a WorkOrder,
+    /// Every visit record the server accepted for the work order.
+    pub records: &'a [StoredRecord],
+    /// Whether the ledger already holds a report over the sign-off this one names.
+    pub sign_off_reported: bool,
     /// The hash of the latest report of the work order in the ledger.
     pub ledger_head: Option<&'a str>,
 }
 
+/// The visit records a report vouches for, as stored records (notes apart).
+fn document_records(visit: &fieldbook_domain::Visit) -> Result<Vec<StoredRecord>, serde_json::Error> {
+    let mut records = Vec::new();
+    let mut add = |kind: &str, id: String, body: serde_json::Value| {
+        records.push(StoredRecord { kind: kind.to_owned(), id, body });
+    };
+    for r in &visit.results {
+        add("inspection_result", r.id.to_string(), serde_json::to_value(r)?);
+    }
+    for r in &visit.faults {
+        add("fault_record", r.id.to_string(), serde_json::to_value(r)?);
+    }
+    for r in &visit.parts {
+        add("part_usage", r.id.to_string(), serde_json::to_value(r)?);
+    }
+    for p in &visit.photos {
+        add("photo", photo_record_id(p), serde_json::to_value(p)?);
+    }
+    Ok(records)
+}
+
+/// Whether a report's visit is the one the server accepted: every answer, fault, part and
+/// photo it holds for the work order and no other, the sign-off and notes among those it
+/// holds, and the same visit version.
+fn matches_the_server(visit: &fieldbook_domain::Visit, context: &ReportContext<'_>) -> Result<(), String> {
+    if visit.work_order.id != context.work_order.id
+        || visit.work_order.visit_version != context.work_order.visit_version
+    {
+        return Err(format!(
+            "the report signs visit version {} of its work order; the server holds version {}",
+            visit.work_order.visit_version, context.work_order.visit_version
+        ));
+    }
+    let held = |kind: &str, id: &str, body: &serde_json::Value| {
+        context.records.iter().any(|r| r.kind == kind && r.id == id && r.body == *body)
+    };
+    let ours = document_records(visit).map_err(|e| e.to_string())?;
+    for record in &ours {
+        if !held(&record.kind, &record.id, &record.body) {
+            return Err(format!("the report's {} {} is not the one the server accepted", record.kind, record.id));
+        }
+    }
+    let counted = ["inspection_result", "fault_record", "part_usage", "photo"];
+    let on_server = context.records.iter().filter(|r| counted.contains(&r.kind.as_str())).count();
+    if on_server != ours.len() {
+        return Err(format!(
+            "the report holds {} answers, faults, parts and photos; the server accepted {on_server} for this visit",
+            ours.len()
+        ));
+    }
+    let sign_off = visit.sign_off.as_ref().ok_or("the report has no sign-off")?;
+    let body = serde_json::to_value(sign_off).map_err(|e| e.to_string())?;
+    if !held("sign_off", &sign_off.id.to_string(), &body) {
+        return Err("the report names a sign-off the server did not accept".to_owned());
+    }
+    for note in &visit.notes {
+        let body = serde_json::to_value(note).map_err(|e| e.to_string())?;
+        if !held("note", &note.id.to_string(), &body) {
+            return Err(format!("the report's note {} is not one the server accepted", note.id));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a signed report before it is appended to the ledger: signed by the pushing
-/// technician on the pushing device with the key it enrolled, over a sign-off the server
-/// accepted, amending exactly the latest report of the work order, and intact (hash,
-/// signature, every image against the server's copy).
+/// technician on the pushing device with the key it enrolled, over exactly the visit the
+/// server accepted (records, sign-off, visit version), the first report of that sign-off,
+/// amending exactly the latest report of the work order, and intact (hash, signature, every
+/// image against the server's copy).
 pub fn check_report(
     user: &UserInfo,
     report: &SignedReport,
@@ -230,8 +314,14 @@ pub fn check_report(
             "the report is signed with a key this device did not enroll with; enroll the device again",
         ));
     }
-    if document.visit.sign_off.is_none() || !context.sign_off_held {
-        return Err(rejected("report_invalid", "the report names a sign-off the server did not accept"));
+    if let Err(reason) = matches_the_server(&document.visit, context) {
+        return Err(rejected("report_invalid", reason));
+    }
+    if context.sign_off_reported {
+        return Err(rejected(
+            "report_invalid",
+            "this sign-off already has a signed report; a new version needs the visit returned, reopened and signed again",
+        ));
     }
     if document.previous.as_deref() != context.ledger_head {
         let message = match (context.ledger_head, &document.previous) {

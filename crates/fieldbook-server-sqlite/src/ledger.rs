@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use fieldbook_domain::evidence::{ReportDocument, SignedReport, Verdict, verify};
 use fieldbook_domain::{BlobId, WorkOrderId};
 use fieldbook_protocol::{LedgerEntry, Outcome, ReportCheck, UserInfo};
-use fieldbook_server_db::rules::{self, ReportContext};
+use fieldbook_server_db::rules::{self, ReportContext, StoredRecord};
 use fieldbook_server_db::{DbError, DbResult, LedgerCheck};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -37,7 +37,7 @@ fn entry_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EntryRow> {
     ))
 }
 
-fn read_entry(row: EntryRow) -> DbResult<(LedgerEntry, SignedReport)> {
+fn read_entry(row: EntryRow) -> DbResult<(LedgerEntry, SignedReport, String)> {
     let (seq, hash, previous, chain, wo, number, version, device_id, technician, signed_at, received_at, doc, sig, key) =
         row;
     let document: ReportDocument = from_json(&doc)?;
@@ -54,7 +54,7 @@ fn read_entry(row: EntryRow) -> DbResult<(LedgerEntry, SignedReport)> {
         signed_at: from_millis(signed_at)?,
         received_at: from_millis(received_at)?,
     };
-    Ok((entry, SignedReport { document, hash, signature: sig, public_key: key }))
+    Ok((entry, SignedReport { document, hash, signature: sig, public_key: key }, doc))
 }
 
 fn blob(conn: &Connection, id: &BlobId) -> Option<Vec<u8>> {
@@ -94,6 +94,12 @@ pub(crate) fn append(
     }
     let document = &report.document;
     let work_order = document.visit.work_order.id;
+    let Some(held_work_order) = crate::work_orders::load(conn, work_order)? else {
+        return Ok(Err(Outcome::Rejected {
+            code: "not_found".into(),
+            message: format!("work order {work_order} does not exist on the server"),
+        }));
+    };
     let enrolled_key: Option<String> = conn
         .prepare_cached("SELECT public_key FROM devices WHERE id = ?1")
         .db()?
@@ -101,19 +107,35 @@ pub(crate) fn append(
         .optional()
         .db()?
         .flatten();
-    let sign_off_held = match &document.visit.sign_off {
-        Some(sign_off) => conn
-            .prepare_cached("SELECT 1 FROM records WHERE id = ?1 AND work_order_id = ?2 AND kind = 'sign_off'")
-            .db()?
-            .query_row(params![sign_off.id.to_string(), work_order.to_string()], |_| Ok(()))
-            .optional()
-            .db()?
-            .is_some(),
-        None => false,
-    };
+    let sign_off_id = document.visit.sign_off.as_ref().map(|s| s.id.to_string());
+    let sign_off_reported = conn
+        .prepare_cached("SELECT 1 FROM report_ledger WHERE sign_off_id = ?1")
+        .db()?
+        .query_row([&sign_off_id], |_| Ok(()))
+        .optional()
+        .db()?
+        .is_some();
+    let records = conn
+        .prepare_cached("SELECT kind, id, body FROM records WHERE work_order_id = ?1")
+        .db()?
+        .query_map([work_order.to_string()], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+        })
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()?
+        .into_iter()
+        .map(|(kind, id, body)| Ok(StoredRecord { kind, id, body: from_json(&body)? }))
+        .collect::<DbResult<Vec<_>>>()?;
     let head = head_of(conn, work_order)?;
-    let context =
-        ReportContext { device_id, enrolled_key: enrolled_key.as_deref(), sign_off_held, ledger_head: head.as_deref() };
+    let context = ReportContext {
+        device_id,
+        enrolled_key: enrolled_key.as_deref(),
+        work_order: &held_work_order,
+        records: &records,
+        sign_off_reported,
+        ledger_head: head.as_deref(),
+    };
     if let Err(refused) = rules::check_report(user, report, &context, |id| blob(conn, id)) {
         return Ok(Err(refused));
     }
@@ -127,8 +149,8 @@ pub(crate) fn append(
     let chain = rules::chain_hash(last.as_ref().map(|(_, chain)| chain.as_str()), &report.hash);
     conn.prepare_cached(
         "INSERT INTO report_ledger (seq, hash, previous, chain, work_order_id, work_order_number, visit_version,
-             device_id, technician_id, signed_at, received_at, document, signature, public_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             device_id, technician_id, signed_at, received_at, document, signature, public_key, sign_off_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )
     .db()?
     .execute(params![
@@ -137,8 +159,8 @@ pub(crate) fn append(
         document.previous,
         chain,
         work_order.to_string(),
-        document.visit.work_order.number,
-        i64::from(document.visit.work_order.visit_version),
+        held_work_order.number,
+        i64::from(held_work_order.visit_version),
         document.device_id,
         document.technician.id.to_string(),
         millis(document.signed_at),
@@ -146,6 +168,7 @@ pub(crate) fn append(
         String::from_utf8(document.canonical_json()).map_err(|e| DbError::Backend(e.to_string()))?,
         report.signature,
         report.public_key,
+        sign_off_id,
     ])
     .db()?;
     Ok(Ok(true))
@@ -159,7 +182,7 @@ pub(crate) fn reports(conn: &Connection, work_order: WorkOrderId) -> DbResult<Ve
         .db()?
         .collect::<rusqlite::Result<Vec<_>>>()
         .db()?;
-    rows.into_iter().map(|row| read_entry(row).map(|(entry, _)| entry)).collect()
+    rows.into_iter().map(|row| read_entry(row).map(|(entry, _, _)| entry)).collect()
 }
 
 /// A hash prefix as typed: at least 8 hex digits, a short code's dash and case ignored.
@@ -174,7 +197,12 @@ fn prefix(typed: &str) -> DbResult<String> {
     Ok(prefix)
 }
 
-pub(crate) fn check(conn: &Connection, typed: &str) -> DbResult<Option<ReportCheck>> {
+/// The ledger entry whose hash starts with `typed` (see [`prefix`]), without checking it.
+pub(crate) fn entry(conn: &Connection, typed: &str) -> DbResult<Option<LedgerEntry>> {
+    Ok(find(conn, typed)?.map(|(entry, _, _)| entry))
+}
+
+fn find(conn: &Connection, typed: &str) -> DbResult<Option<(LedgerEntry, SignedReport, String)>> {
     let prefix = prefix(typed)?;
     let rows = conn
         .prepare_cached(&format!("{ENTRY_SELECT} WHERE hash >= ?1 AND hash < ?1 || 'g' ORDER BY seq LIMIT 2"))
@@ -186,8 +214,11 @@ pub(crate) fn check(conn: &Connection, typed: &str) -> DbResult<Option<ReportChe
     if rows.len() > 1 {
         return Err(DbError::Conflict(format!("more than one report's hash starts with {prefix}; give more digits")));
     }
-    let Some(row) = rows.into_iter().next() else { return Ok(None) };
-    let (entry, report) = read_entry(row)?;
+    rows.into_iter().next().map(read_entry).transpose()
+}
+
+pub(crate) fn check(conn: &Connection, typed: &str) -> DbResult<Option<ReportCheck>> {
+    let Some((entry, report, stored)) = find(conn, typed)? else { return Ok(None) };
     let device: Option<(Option<String>, Option<i64>)> = conn
         .prepare_cached("SELECT public_key, revoked_at FROM devices WHERE id = ?1")
         .db()?
@@ -202,8 +233,17 @@ pub(crate) fn check(conn: &Connection, typed: &str) -> DbResult<Option<ReportChe
         Some(_) => reasons.push(format!("the report's key is not the one device {} enrolled with", entry.device_id)),
         None => reasons.push(format!("device {} is not enrolled on this server", entry.device_id)),
     }
-    if report.document.device_id != entry.device_id || report.hash != entry.hash {
-        reasons.push("the ledger entry does not match the report it holds".to_owned());
+    if fieldbook_domain::evidence::sha256_hex(stored.as_bytes()) != entry.hash {
+        reasons.push("the stored report does not match its hash".to_owned());
+    }
+    let d = &report.document;
+    if d.device_id != entry.device_id
+        || d.technician.id != entry.technician_id
+        || d.previous != entry.previous
+        || d.visit.work_order.id != entry.work_order_id
+        || d.visit.work_order.visit_version != entry.visit_version
+    {
+        reasons.push("the ledger entry's columns do not match the report it holds".to_owned());
     }
     let before: Option<String> = conn
         .prepare_cached("SELECT chain FROM report_ledger WHERE seq = ?1")

@@ -309,6 +309,11 @@ impl Database for SqliteDatabase {
         self.read(move |tx| ledger::reports(tx, work_order)).await
     }
 
+    async fn report_entry(&self, hash: &str) -> DbResult<Option<LedgerEntry>> {
+        let hash = hash.to_owned();
+        self.read(move |tx| ledger::entry(tx, &hash)).await
+    }
+
     async fn check_report(&self, hash: &str) -> DbResult<Option<ReportCheck>> {
         let hash = hash.to_owned();
         self.read(move |tx| ledger::check(tx, &hash)).await

@@ -204,7 +204,9 @@ CREATE TABLE report_ledger (
     received_at       INTEGER NOT NULL,
     document          TEXT NOT NULL,
     signature         TEXT NOT NULL,
-    public_key        TEXT NOT NULL
+    public_key        TEXT NOT NULL,
+    -- One report per sign-off: a new version needs the visit reopened and signed again.
+    sign_off_id       TEXT NOT NULL UNIQUE
 ) STRICT;
 CREATE INDEX report_ledger_by_work_order ON report_ledger (work_order_id, seq);
 CREATE TRIGGER report_ledger_is_insert_only_update BEFORE UPDATE ON report_ledger

@@ -223,12 +223,7 @@ fn insert_record(conn: &Connection, op: &MutationOp, device_id: &str, at: DateTi
         MutationOp::InspectionResult(r) => (r.id.to_string(), "inspection_result", None, to_json(r)?),
         MutationOp::FaultRecord(r) => (r.id.to_string(), "fault_record", None, to_json(r)?),
         MutationOp::PartUsage(r) => (r.id.to_string(), "part_usage", None, to_json(r)?),
-        MutationOp::Photo(p) => (
-            format!("photo:{}:{}:{}", p.work_order_id, p.blob, p.item_key.as_deref().unwrap_or("")),
-            "photo",
-            Some(p.blob.to_string()),
-            to_json(p)?,
-        ),
+        MutationOp::Photo(p) => (rules::photo_record_id(p), "photo", Some(p.blob.to_string()), to_json(p)?),
         MutationOp::Note(r) => (r.id.to_string(), "note", None, to_json(r)?),
         MutationOp::SignOff(r) => (r.id.to_string(), "sign_off", Some(r.signature.to_string()), to_json(r)?),
         MutationOp::CorrectiveRequest(r) => (r.id.to_string(), "corrective_request", None, to_json(r)?),

@@ -80,6 +80,13 @@ pub async fn run(db: &dyn Database, report: &str, ledger: bool) -> anyhow::Resul
             if let Some(previous) = &entry.previous {
                 println!("  amends report {}", short_code(previous));
             }
+            print_facts(&check.report.document);
+            if carried.is_some() {
+                println!(
+                    "  The signed record this PDF carries was checked, not its pages: compare the facts above \
+                     with what the pages show."
+                );
+            }
         }
     }
     if ledger {
@@ -92,4 +99,36 @@ pub async fn run(db: &dyn Database, report: &str, ledger: bool) -> anyhow::Resul
         }
     }
     Ok(intact)
+}
+
+/// What the signed report vouches for, for a reader to compare with a PDF's pages.
+fn print_facts(document: &fieldbook_domain::evidence::ReportDocument) {
+    let visit = &document.visit;
+    let abnormal = visit.results.iter().filter(|r| r.assessment == fieldbook_domain::Assessment::Abnormal).count();
+    println!("  signed facts:");
+    println!(
+        "    checklist answers {} ({abnormal} abnormal), fault records {}, photos {}",
+        visit.results.len(),
+        visit.faults.len(),
+        visit.photos.len()
+    );
+    for part in &visit.parts {
+        let billing = match &part.billing {
+            fieldbook_domain::PartBilling::Warranty => "warranty".to_owned(),
+            fieldbook_domain::PartBilling::Contract => "contract".to_owned(),
+            fieldbook_domain::PartBilling::Paid { unit_price_cents } => {
+                format!("paid at {}.{:02} each", unit_price_cents / 100, unit_price_cents % 100)
+            }
+        };
+        println!("    part {} × {} ({}), {billing}", part.part_number, part.quantity, part.name);
+    }
+    if let Some(sign_off) = &visit.sign_off {
+        println!(
+            "    customer sign-off: {}, satisfaction {} of 5, \"{}\", at {}",
+            sign_off.signer_name,
+            u8::from(sign_off.satisfaction.clone()),
+            sign_off.opinion,
+            sign_off.signed_at.to_rfc3339()
+        );
+    }
 }

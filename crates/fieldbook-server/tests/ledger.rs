@@ -118,15 +118,24 @@ async fn a_bad_report_is_refused_with_its_reason_and_changes_nothing() {
     let server = Server::start().await;
     let tech = server.client("tech1").await;
     let ids = assigned(&tech).await;
-    let (visit, mut seq) = tech.sign_off_visit(ids[0], 1, &[SetOff, Arrive]).await;
+    let (visit, mut seq) = tech.sign_off_visit(ids[0], 1, &[SetOff, Arrive], None).await;
     let good = tech.sign_report(&visit, None);
     let before = server.dump();
 
     let mut refusals = Vec::new();
     // The document changed after signing.
     let mut changed = good.clone();
-    changed.document.visit.sign_off.as_mut().unwrap().opinion = "不满意".into();
+    changed.document.technician.name = "someone else".into();
     refusals.push(("changed after signing", changed, "report_tampered", "does not match its hash"));
+    // Signed over a sign-off other than the one the server accepted.
+    let mut other_words = visit.clone();
+    other_words.sign_off.as_mut().unwrap().opinion = "不满意".into();
+    refusals.push((
+        "another opinion",
+        tech.sign_report(&other_words, None),
+        "report_invalid",
+        "sign-off the server did not accept",
+    ));
     // Signed with a key the device did not enroll with.
     let mut document = good.document.clone();
     document.signed_at = chrono::Utc::now();
@@ -140,10 +149,17 @@ async fn a_bad_report_is_refused_with_its_reason_and_changes_nothing() {
         "forbidden",
         "own name",
     ));
-    // A photo the server never received.
-    let mut with_missing = visit.clone();
-    with_missing.photos[0].blob = BlobId::of_bytes(b"never uploaded");
-    refusals.push(("a missing photo", tech.sign_report(&with_missing, None), "report_tampered", "missing"));
+    // A photo the server never accepted, or one photo left out.
+    let mut with_other = visit.clone();
+    with_other.photos[0].blob = BlobId::of_bytes(b"never uploaded");
+    refusals.push(("another photo", tech.sign_report(&with_other, None), "report_invalid", "not the one the server"));
+    let mut fewer = visit.clone();
+    fewer.photos.clear();
+    refusals.push(("a photo left out", tech.sign_report(&fewer, None), "report_invalid", "the server accepted 1"));
+    // Another visit version than the server's.
+    let mut later = visit.clone();
+    later.work_order.visit_version += 1;
+    refusals.push(("another visit version", tech.sign_report(&later, None), "report_invalid", "visit version"));
     // A sign-off the server does not hold.
     let mut unsigned = visit.clone();
     unsigned.sign_off.as_mut().unwrap().id = fieldbook_domain::SignOffId::new();
@@ -175,12 +191,16 @@ async fn a_bad_report_is_refused_with_its_reason_and_changes_nothing() {
         "{:?}",
         changed.iter().map(|row| row.split(':').next().unwrap()).collect::<Vec<_>>()
     );
-    // The good report is still accepted; then one that ignores it is refused.
+    // The good report is still accepted. A second report over the same sign-off is refused,
+    // whether it names the first or not: a new version needs the visit returned and signed again.
     assert_eq!(tech.push_report(seq, &good).await["outcome"], "applied");
-    let again = tech.sign_report(&visit, None);
-    let outcome = tech.push_report(seq + 1, &again).await;
-    assert_eq!(outcome["code"], "report_invalid", "{outcome}");
-    assert!(outcome["message"].as_str().unwrap().contains("amendment must name it"), "{outcome}");
+    for (n, previous) in [None, Some(good.hash.clone())].into_iter().enumerate() {
+        let again = tech.sign_report(&visit, previous);
+        let outcome = tech.push_report(seq + 1 + n as u64, &again).await;
+        assert_eq!(outcome["code"], "report_invalid", "{outcome}");
+        assert!(outcome["message"].as_str().unwrap().contains("already has a signed report"), "{outcome}");
+    }
+    assert_eq!(ledger_of(&tech, ids[0]).await.len(), 1);
 }
 
 #[tokio::test]
@@ -194,7 +214,7 @@ async fn a_returned_visit_signed_again_is_an_amendment_naming_the_first_report()
         .post(&format!("/v1/work-orders/{id}/review"), json!({"decision": "return", "reason": "缺少铭牌照片"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (visit, seq) = tech.sign_off_visit(id, first.next_seq, &[StatusAction::Reopen]).await;
+    let (visit, seq) = tech.sign_off_visit(id, first.next_seq, &[StatusAction::Reopen], Some(&first.visit)).await;
     assert_eq!(visit.work_order.visit_version, 1);
     let amendment = tech.sign_report(&visit, Some(first.report.hash.clone()));
     assert_eq!(tech.push_report(seq, &amendment).await["outcome"], "applied");

@@ -432,7 +432,9 @@ pub(crate) fn load_visit(conn: &Connection, id: WorkOrderId) -> Result<Visit> {
     let photos: Vec<Photo> =
         bodies(conn, "SELECT body FROM photos WHERE work_order_id = ?1 ORDER BY taken_at, blob_id, item_key", id)?;
     let sign_off: Option<SignOff> =
-        bodies(conn, "SELECT body FROM sign_offs WHERE work_order_id = ?1", id)?.into_iter().next();
+        bodies(conn, "SELECT body FROM sign_offs WHERE work_order_id = ?1 ORDER BY signed_at DESC, id LIMIT 1", id)?
+            .into_iter()
+            .next();
     let notes: Vec<Note> = bodies(conn, "SELECT body FROM notes WHERE work_order_id = ?1 ORDER BY written_at, id", id)?;
     Ok(Visit { work_order, template, results, faults, parts, photos, sign_off, notes })
 }

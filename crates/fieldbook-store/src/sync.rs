@@ -386,10 +386,9 @@ fn withdraw_refused_record(tx: &rusqlite::Transaction<'_>, seq: i64) -> Result<(
         "sign_off" => {
             tx.execute("DELETE FROM sign_offs WHERE id = ?1", [&entity_id])?;
         }
-        "report" => {
-            // The ledger refused it; the conflict keeps it for people to see.
-            tx.execute("DELETE FROM signed_reports WHERE hash = ?1", [&entity_id])?;
-        }
+        // A refused signed report stays on the device: it is what was signed here, and the
+        // conflict (with the server's reason) is shown beside it.
+        "report" => {}
         "photo" => {
             let photo: fieldbook_domain::Photo = crate::codec::from_json(&payload)?;
             tx.execute(

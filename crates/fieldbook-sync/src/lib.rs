@@ -21,8 +21,11 @@ use fieldbook_protocol::{
 use fieldbook_store::{Acknowledgement, Store, StoreError};
 use thiserror::Error;
 
-/// Outbox rows sent per push.
+/// Outbox rows sent per push, at most.
 pub const PUSH_BATCH: u32 = 200;
+/// And at most this many bytes of their payloads (a signed report carries its whole visit),
+/// well under the server's request limit; a single larger row still goes alone.
+pub const PUSH_BYTES: usize = 2 * 1024 * 1024;
 /// Changes asked for per pull, the most a server gives: a first sync of 10k work orders and
 /// their results takes about a dozen pages, each one transaction (fewer commits write the
 /// store's indexes fewer times), and a page is still only a few MB in memory.
@@ -336,7 +339,16 @@ pub async fn sync_with_progress(
     let total = lock(store).outbox_len()?;
     loop {
         progress(SyncProgress::Sending { done: report.pushed as u64, total });
-        let entries = lock(store).outbox(PUSH_BATCH)?;
+        let mut entries = lock(store).outbox(PUSH_BATCH)?;
+        let mut bytes = 0;
+        let fits = entries
+            .iter()
+            .take_while(|e| {
+                bytes += e.payload.len();
+                bytes <= PUSH_BYTES
+            })
+            .count();
+        entries.truncate(fits.max(1));
         let Some(last) = entries.last().map(|e| e.seq) else { break };
         let mutations = entries.iter().map(|e| plan::to_mutation(e, seq_base)).collect::<Result<Vec<_>, _>>()?;
         let needed = plan::blobs_of(&mutations);

@@ -221,6 +221,7 @@ impl Client {
 
 /// A signed visit as a device makes it: what [`Client::sign_visit`] pushed.
 pub struct SignedVisit {
+    pub visit: fieldbook_domain::Visit,
     pub report: fieldbook_domain::evidence::SignedReport,
     /// The next free mutation number of the device.
     pub next_seq: u64,
@@ -259,13 +260,15 @@ impl Client {
 
     /// Takes an assigned work order of this technician through `steps` (set off and arrive,
     /// or reopen), a photo, the customer's sign-off and completion, as a device would
-    /// (mutations from `seq`); every step must be accepted. Returns the visit as signed and the
-    /// next free mutation number.
+    /// (mutations from `seq`); every step must be accepted. `earlier` is the visit as last
+    /// signed, for a reopened one (its records stay part of the visit). Returns the visit as
+    /// signed and the next free mutation number.
     pub async fn sign_off_visit(
         &self,
         work_order_id: fieldbook_domain::WorkOrderId,
         seq: u64,
         steps: &[fieldbook_domain::StatusAction],
+        earlier: Option<&fieldbook_domain::Visit>,
     ) -> (fieldbook_domain::Visit, u64) {
         use fieldbook_domain::*;
         use fieldbook_protocol::{MutationOp, StatusStep};
@@ -300,7 +303,7 @@ impl Client {
             results: vec![],
             faults: vec![],
             parts: vec![],
-            photos: vec![photo],
+            photos: earlier.map(|v| v.photos.clone()).unwrap_or_default().into_iter().chain([photo]).collect(),
             sign_off: Some(sign_off),
             notes: vec![],
         };
@@ -334,10 +337,10 @@ impl Client {
     /// A visit taken from setting off to a signed report in the ledger (mutations from `seq`).
     pub async fn sign_visit(&self, work_order_id: fieldbook_domain::WorkOrderId, seq: u64) -> SignedVisit {
         use fieldbook_domain::StatusAction::{Arrive, SetOff};
-        let (visit, seq) = self.sign_off_visit(work_order_id, seq, &[SetOff, Arrive]).await;
+        let (visit, seq) = self.sign_off_visit(work_order_id, seq, &[SetOff, Arrive], None).await;
         let report = self.sign_report(&visit, None);
         let outcome = self.push_report(seq, &report).await;
         assert_eq!(outcome["outcome"], "applied", "{outcome}");
-        SignedVisit { report, next_seq: seq + 1 }
+        SignedVisit { visit, report, next_seq: seq + 1 }
     }
 }
