@@ -27,12 +27,19 @@ trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
 BASE="http://127.0.0.1:$PORT"
 for _ in $(seq 100); do python3 -c "import urllib.request; urllib.request.urlopen('$BASE/healthz')" 2>/dev/null && break; sleep 0.1; done
 
+# The protocol the server speaks, from /healthz: every request must carry it, or the server
+# refuses it before doing anything (and a fuzzer would test nothing but that refusal).
+PROTOCOL=$(python3 -c "import json, urllib.request; print(json.load(urllib.request.urlopen('$BASE/healthz'))['protocol'])")
+
 token() {
-  python3 - "$BASE" "$1" <<'PY'
+  python3 - "$BASE" "$1" "$PROTOCOL" <<'PY'
 import json, sys, urllib.request
-base, user = sys.argv[1], sys.argv[2]
-body = json.dumps({"username": user, "password": "schemathesis-pw", "device_name": "schemathesis"}).encode()
-req = urllib.request.Request(base + "/v1/enroll", body, {"content-type": "application/json", "fieldbook-protocol": "2"})
+base, user, protocol = sys.argv[1], sys.argv[2], sys.argv[3]
+# A valid Ed25519 public key (RFC 8032, test 1); the fuzzer never signs a report.
+key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+body = json.dumps({"username": user, "password": "schemathesis-pw", "device_name": "schemathesis",
+                   "public_key": key}).encode()
+req = urllib.request.Request(base + "/v1/enroll", body, {"content-type": "application/json", "fieldbook-protocol": protocol})
 print(json.load(urllib.request.urlopen(req))["token"])
 PY
 }
@@ -40,10 +47,11 @@ PY
 status=0
 for user in supervisor tech1; do
   echo "==> schemathesis as $user (${SECONDS_PER_ROLE}s)" >&2
+  TOKEN=$(token "$user") || { echo "could not sign in as $user with protocol $PROTOCOL" >&2; exit 1; }
   "$VENV/bin/st" run "$BASE/openapi.json" \
     --checks not_a_server_error \
-    --header "Authorization: Bearer $(token "$user")" \
-    --header "fieldbook-protocol: 2" \
+    --header "Authorization: Bearer $TOKEN" \
+    --header "fieldbook-protocol: $PROTOCOL" \
     --phases examples,fuzzing \
     --max-time "$SECONDS_PER_ROLE" \
     --workers 2 \
