@@ -14,8 +14,13 @@ if [ ! -x "$VENV/bin/st" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis>=4,<5"
 fi
-cargo build -q -p fieldbook-server
-SERVER=./target/debug/fieldbook-server
+# `./dev test` passes the server its workspace test run just built (building it alone would
+# compile its dependencies again with other features: four minutes of CI).
+SERVER=${FIELDBOOK_SERVER_BIN:-}
+if [ -z "$SERVER" ]; then
+  cargo build -q -p fieldbook-server
+  SERVER=./target/debug/fieldbook-server
+fi
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export FIELDBOOK_DATABASE="$WORK/server.sqlite"
