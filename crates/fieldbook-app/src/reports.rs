@@ -95,6 +95,10 @@ impl App {
     /// The signed versions of a visit's report, oldest first, each checked on this device.
     pub fn reports(&self, work_order_id: &str) -> Result<Vec<ReportVersion>, AppError> {
         let (id, reports) = self.signed_reports_of(work_order_id)?;
+        self.versions(id, &reports)
+    }
+
+    fn versions(&self, id: WorkOrderId, reports: &[SignedReport]) -> Result<Vec<ReportVersion>, AppError> {
         let (states, _) = self.visit_sync(id)?;
         let store = self.store();
         Ok(reports
@@ -125,8 +129,8 @@ impl App {
 
     /// [`App::reports`], each also checked by the server's ledger when it can be reached.
     pub async fn verify_reports(&self, work_order_id: &str) -> Result<Vec<ReportVersion>, AppError> {
-        let mut versions = self.reports(work_order_id)?;
-        let (_, ours) = self.signed_reports_of(work_order_id)?;
+        let (id, ours) = self.signed_reports_of(work_order_id)?;
+        let mut versions = self.versions(id, &ours)?;
         let client = self.client()?;
         for version in &mut versions {
             let Some(client) = &client else { break };
