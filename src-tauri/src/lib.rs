@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use fieldbook_app::{
-    App, AppError, ErrorCode, ExportedReport, Locale, PartOption, ReportVersion, Settings, SignOffInput, SyncOverview,
-    SyncStatus, SystemClock, WorkOrderDetail, WorkOrderList, WorkOrderQuery, WorkOrderSummary,
+    App, AppError, Board, DispatchOptions, ErrorCode, ExportedReport, Locale, PartOption, ReportVersion, Settings,
+    SignOffInput, SyncOverview, SyncStatus, SystemClock, WorkOrderDetail, WorkOrderList, WorkOrderQuery,
+    WorkOrderSummary,
 };
 use fieldbook_domain::{
-    Answer, CorrectiveRequest, FaultDraft, FaultLevel, FaultRecord, InspectionResult, Note, PartDraft, PartUsage,
-    Photo, SignOff, StatusAction,
+    Answer, CorrectiveRequest, CreateWorkOrder, Deadlines, DispatchAction, FaultDraft, FaultLevel, FaultRecord,
+    InspectionResult, Note, PartDraft, PartUsage, Photo, SignOff, StatusAction,
 };
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{Emitter, Manager, State};
@@ -210,6 +211,31 @@ fn export_report(
     app.export_report(&work_order_id, hash.as_deref(), locale, &dir)
 }
 
+#[tauri::command(async)]
+fn board(app: Shared<'_>) -> Result<Board, AppError> {
+    app.board()
+}
+
+#[tauri::command(async)]
+fn dispatch_options(app: Shared<'_>) -> Result<DispatchOptions, AppError> {
+    app.dispatch_options()
+}
+
+#[tauri::command(async)]
+fn preview_deadlines(app: Shared<'_>, customer_id: String, fault_level: FaultLevel) -> Result<Deadlines, AppError> {
+    app.preview_deadlines(&customer_id, fault_level)
+}
+
+#[tauri::command(async)]
+fn create_work_order(app: Shared<'_>, call: CreateWorkOrder) -> Result<WorkOrderSummary, AppError> {
+    app.create_work_order(call)
+}
+
+#[tauri::command(async)]
+fn dispatch(app: Shared<'_>, work_order_id: String, action: DispatchAction) -> Result<WorkOrderSummary, AppError> {
+    app.dispatch(&work_order_id, action)
+}
+
 /// Opens an exported report in the system's PDF viewer (only files in the export folder).
 #[tauri::command(async)]
 fn open_report(handle: tauri::AppHandle, path: String) -> Result<(), AppError> {
@@ -317,7 +343,12 @@ pub fn run() {
             reports,
             verify_reports,
             export_report,
-            open_report
+            open_report,
+            board,
+            dispatch_options,
+            preview_deadlines,
+            create_work_order,
+            dispatch
         ])
         .run(tauri::generate_context!())
         .expect("the Fieldbook window could not start");

@@ -8,6 +8,7 @@ pub mod dto;
 mod error;
 mod records;
 mod reports;
+pub mod supervisor;
 pub mod sync;
 mod views;
 
@@ -24,6 +25,7 @@ use fieldbook_store::{ListQuery, NewAnswer, Store};
 pub use dto::*;
 pub use error::{AppError, ErrorCode};
 pub use reports::{ExportedReport, ReportVersion, ServerCheck};
+pub use supervisor::{Board, Choice, DispatchOptions, Workload};
 pub use sync::{SyncState, SyncStatus};
 
 /// The wall clock, for the running app. Tests pass a [`fieldbook_domain::FixedClock`].

@@ -55,6 +55,8 @@ pub struct SyncStatus {
     pub last_success: Option<DateTime<Utc>>,
     /// The last failure in plain words.
     pub last_error: Option<String>,
+    /// The signed-in user's role: a supervisor's device shows the board and dispatch.
+    pub role: Option<fieldbook_domain::Role>,
 }
 
 /// A running sync's progress, for a progress bar: `done` of `total` (no total while receiving,
@@ -141,6 +143,7 @@ impl App {
             progress: memo.progress,
             last_success: memo.last_success,
             last_error: memo.last_error.map(|(_, message)| message),
+            role: self.role()?,
         })
     }
 

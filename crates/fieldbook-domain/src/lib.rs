@@ -5,6 +5,7 @@
 //! or HTTP. Time comes in through [`policy::Clock`] or as arguments.
 
 pub mod checklist;
+pub mod dispatch;
 pub mod error;
 pub mod evidence;
 pub mod hlc;
@@ -18,6 +19,7 @@ pub mod work_order;
 pub use checklist::{
     Answer, AnswerError, Assessment, CheckOutcome, ChecklistItem, ChecklistTemplate, ItemKind, Method, Standard,
 };
+pub use dispatch::{CreateWorkOrder, Dispatch, DispatchAction, ReviewRequest, UpdateWorkOrder};
 pub use error::{InvalidInput, RuleViolation};
 pub use hlc::Hlc;
 pub use ids::*;

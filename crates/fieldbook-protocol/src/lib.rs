@@ -6,11 +6,12 @@
 //! facts with ids made on the device, so the server stores exactly what the device made.
 
 use chrono::{DateTime, Utc};
+pub use fieldbook_domain::dispatch::{CreateWorkOrder, Dispatch, DispatchAction, ReviewRequest, UpdateWorkOrder};
 use fieldbook_domain::evidence::{SignedReport, Verdict};
 use fieldbook_domain::{
-    Asset, AssetId, BillingBasis, BlobId, ChecklistTemplate, Contact, CorrectiveRequest, Customer, CustomerId,
-    FaultLevel, FaultRecord, Hlc, InspectionResult, MutationId, Note, PartUsage, Photo, PolicyId, Role, ServicePolicy,
-    SignOff, Site, SiteId, StatusAction, TemplateId, UserId, WorkOrder, WorkOrderId, WorkOrderKind, WorkOrderStatus,
+    Asset, BlobId, ChecklistTemplate, CorrectiveRequest, Customer, CustomerId, FaultRecord, Hlc, InspectionResult,
+    MutationId, Note, PartUsage, Photo, PolicyId, Role, ServicePolicy, SignOff, Site, SiteId, StatusAction, UserId,
+    WorkOrder, WorkOrderId, WorkOrderStatus,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -20,8 +21,9 @@ mod wire;
 /// The version of this protocol. Bumped on any incompatible change. Version 2: a pulled
 /// work order carries ids, and each page carries the reference data its work orders name once.
 /// Version 3: a pull page's compact layout (see `wire.rs`). Version 4: a device enrolls with
-/// its report-signing key and pushes signed visit reports.
-pub const PROTOCOL_VERSION: u32 = 4;
+/// its report-signing key and pushes signed visit reports. Version 5: a supervisor's device
+/// pushes dispatch steps, and supervisors receive their team's changes in their stream.
+pub const PROTOCOL_VERSION: u32 = 5;
 /// The request header that carries it.
 pub const PROTOCOL_HEADER: &str = "fieldbook-protocol";
 /// The largest push a server accepts, in mutations.
@@ -101,6 +103,9 @@ pub enum MutationOp {
     /// The signed visit report made at sign-off; the server checks it and appends it to the
     /// report ledger. Never part of a pull.
     Report(Box<SignedReport>),
+    /// A supervisor's step: a new work order, an assignment, a schedule or level change, a
+    /// cancel, or a review. Checked against the supervisor's team; streamed as the work order.
+    Dispatch(Dispatch),
 }
 
 impl MutationOp {
@@ -116,6 +121,7 @@ impl MutationOp {
             MutationOp::Status(s) => s.work_order_id,
             MutationOp::CorrectiveRequest(r) => r.work_order_id,
             MutationOp::Report(r) => r.document.visit.work_order.id,
+            MutationOp::Dispatch(d) => d.work_order_id,
         }
     }
 }
@@ -336,27 +342,6 @@ pub struct UploadStatus {
 // ---------------------------------------------------------------------------------------------
 // Supervisor
 
-/// A work order recorded from a customer's call.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CreateWorkOrder {
-    pub customer_id: CustomerId,
-    pub site_id: SiteId,
-    pub asset_id: Option<AssetId>,
-    pub contact: Contact,
-    pub kind: WorkOrderKind,
-    pub fault_level: FaultLevel,
-    pub symptom: String,
-    pub reported_by: String,
-    /// 接报时间; now when absent.
-    pub reported_at: Option<DateTime<Utc>>,
-    pub assignee: Option<UserId>,
-    pub scheduled_for: Option<DateTime<Utc>>,
-    pub billing: BillingBasis,
-    #[serde(default)]
-    pub instructions: String,
-    pub template_id: Option<TemplateId>,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AssignRequest {
     pub assignee: UserId,
@@ -365,21 +350,6 @@ pub struct AssignRequest {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CancelRequest {
     pub reason: String,
-}
-
-/// Supervisor-owned fields; absent ones stay as they are.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-pub struct UpdateWorkOrder {
-    pub scheduled_for: Option<DateTime<Utc>>,
-    pub fault_level: Option<FaultLevel>,
-    pub instructions: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case", tag = "decision")]
-pub enum ReviewRequest {
-    Approve,
-    Return { reason: String },
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]

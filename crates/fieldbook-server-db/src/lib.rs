@@ -16,7 +16,7 @@ use fieldbook_domain::{
 };
 use fieldbook_protocol::{
     ConflictFilter, ConflictInfo, DeviceInfo, LedgerEntry, Mutation, PartCatalogEntry, PullResponse, PushResponse,
-    ReportCheck, UploadStatus, UserInfo, WorkOrderFilter,
+    ReferenceData, ReportCheck, UploadStatus, UserInfo, WorkOrderFilter,
 };
 use thiserror::Error;
 
@@ -81,8 +81,8 @@ pub struct ReferenceBatch {
 /// Everything the server stores.
 ///
 /// Each method is one transaction. Methods that change a work order or its records append the
-/// change, in the same transaction, to the stream of every user who receives it: today the
-/// work order's assignee (supervisors read through the API). Each stream has its own version
+/// change, in the same transaction, to the stream of every user who receives it: the work
+/// order's assignee and the assignee's supervisor, or every supervisor while it is unassigned. Each stream has its own version
 /// counter, so a reader after a cursor never skips a row that commits late.
 #[async_trait]
 pub trait Database: Send + Sync + 'static {
@@ -111,6 +111,10 @@ pub trait Database: Send + Sync + 'static {
     async fn template(&self, id: fieldbook_domain::TemplateId) -> DbResult<Option<ChecklistTemplate>>;
     async fn templates(&self) -> DbResult<Vec<ChecklistTemplate>>;
     async fn parts(&self) -> DbResult<Vec<PartCatalogEntry>>;
+    /// What a supervisor's device needs to record calls and dispatch offline: every policy,
+    /// customer, site, asset and checklist template, and the active technicians of the team
+    /// of `team_of` (all of them when `None`).
+    async fn dispatch_reference(&self, team_of: Option<UserId>) -> DbResult<ReferenceData>;
 
     // Work orders.
     /// Stores a new work order (deadlines computed by the caller) and streams it.
@@ -140,8 +144,8 @@ pub trait Database: Send + Sync + 'static {
     /// The caller's changes after `after`, oldest first, at most `limit`.
     async fn pull(&self, user: UserId, after: u64, limit: u32) -> DbResult<PullResponse>;
 
-    /// Refused changes: of `own` user's devices, or of the technicians `team_of` supervises
-    /// (neither: all), newest first.
+    /// Refused changes: of `own` user's devices, or of the technicians `team_of` supervises and
+    /// of that supervisor's own devices (neither: all), newest first.
     async fn conflicts(
         &self,
         own: Option<UserId>,

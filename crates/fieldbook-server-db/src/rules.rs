@@ -1,9 +1,10 @@
 //! The decisions every storage backend makes alike, as pure functions over the stored state.
 
 use chrono::{DateTime, Utc};
+use fieldbook_domain::dispatch::{self, DispatchAction, DispatchError};
 use fieldbook_domain::evidence::{SignedReport, Verdict, short_code, verify};
 use fieldbook_domain::{
-    BlobId, ChecklistTemplate, Role, RuleViolation, ServicePolicy, StatusAction, UserId, WorkOrder, WorkOrderStatus,
+    BlobId, ChecklistTemplate, Role, RuleViolation, ServicePolicy, UserId, WorkOrder, WorkOrderStatus,
 };
 use fieldbook_protocol::{Mutation, MutationOp, Outcome, ReviewRequest, UpdateWorkOrder, UserInfo};
 
@@ -26,54 +27,81 @@ pub struct SupervisorEffect {
     pub removed_from: Option<UserId>,
 }
 
-/// Applies a supervisor's change. The supervisor-owned fields (assignee, schedule, fault level
-/// and with it the deadlines, instructions) take the supervisor's value; status follows the
-/// state machine, and a cancel wins over anything not yet signed.
+impl SupervisorChange {
+    /// The same step as a device pushes it.
+    pub fn action(&self) -> DispatchAction {
+        match self {
+            SupervisorChange::Assign(assignee) => DispatchAction::Assign { assignee: *assignee },
+            SupervisorChange::Cancel { reason } => DispatchAction::Cancel { reason: reason.clone() },
+            SupervisorChange::Update(update) => DispatchAction::Update(update.clone()),
+            SupervisorChange::Review(review) => DispatchAction::Review(review.clone()),
+        }
+    }
+}
+
+impl From<DispatchError> for DbError {
+    fn from(err: DispatchError) -> Self {
+        match err {
+            DispatchError::Invalid(e) => DbError::Invalid(e),
+            DispatchError::Rule(e) => DbError::Rule(e),
+            DispatchError::AlreadyExists(_) => DbError::Conflict(err.to_string()),
+            DispatchError::Missing(id) => DbError::NotFound { what: "work order", id: id.to_string() },
+        }
+    }
+}
+
+/// Applies a supervisor's change through the domain's [`dispatch::apply`], which a
+/// supervisor's device applies alike while offline.
 pub fn apply_supervisor_change(
     current: &WorkOrder,
     change: &SupervisorChange,
     policy: &ServicePolicy,
     _at: DateTime<Utc>,
 ) -> Result<SupervisorEffect, DbError> {
-    let mut next = current.clone();
-    let mut removed_from = None;
-    match change {
-        SupervisorChange::Assign(assignee) => {
-            next.status = current.status.apply(StatusAction::Assign)?;
-            if current.assignee.is_some_and(|previous| previous != *assignee) {
-                removed_from = current.assignee;
-            }
-            next.assignee = Some(*assignee);
+    let effect = dispatch::apply(current, &change.action(), policy)?;
+    Ok(SupervisorEffect { work_order: effect.work_order, removed_from: effect.removed_from })
+}
+
+/// Who may take a pushed dispatch step: a supervisor, on work orders of their team (assigned to
+/// a technician they supervise) or unassigned ones, assigning only to their own active
+/// technicians; as through the API. `current_assignee` and `new_assignee` are as stored.
+pub fn check_dispatch(
+    user: &UserInfo,
+    current_assignee: Option<&UserInfo>,
+    new_assignee: Option<&UserInfo>,
+) -> Result<(), Outcome> {
+    if user.role != Role::Supervisor {
+        return Err(rejected("forbidden", format!("only a supervisor dispatches work orders, not a {}", user.role)));
+    }
+    let in_team = |u: &UserInfo| u.supervisor_id == Some(user.id);
+    if let Some(current) = current_assignee
+        && !in_team(current)
+    {
+        return Err(rejected(
+            "forbidden",
+            format!("the work order is assigned to {}, who is not in {}'s team", current.name, user.name),
+        ));
+    }
+    if let Some(next) = new_assignee {
+        if next.role != Role::Technician || next.disabled {
+            return Err(rejected("invalid_input", format!("{} is not an active technician", next.name)));
         }
-        SupervisorChange::Cancel { reason } => {
-            next.status = current.status.apply(StatusAction::Cancel)?;
-            next.status_note = Some(fieldbook_domain::text::required_text("reason", reason, 1000)?);
-        }
-        SupervisorChange::Update(update) => {
-            if !current.status.is_open() {
-                return Err(RuleViolation::VisitLocked(current.status).into());
-            }
-            if let Some(at) = update.scheduled_for {
-                next.scheduled_for = Some(at);
-            }
-            if let Some(level) = update.fault_level {
-                next.fault_level = level;
-                next.deadlines = policy.deadlines(level, current.reported_at);
-            }
-            if let Some(text) = &update.instructions {
-                next.instructions = fieldbook_domain::text::optional_text("instructions", text, 4000)?;
-            }
-        }
-        SupervisorChange::Review(ReviewRequest::Approve) => {
-            next.status = current.status.apply(StatusAction::Approve)?;
-            next.status_note = None;
-        }
-        SupervisorChange::Review(ReviewRequest::Return { reason }) => {
-            next.status = current.status.apply(StatusAction::Return)?;
-            next.status_note = Some(fieldbook_domain::text::required_text("reason", reason, 1000)?);
+        if !in_team(next) {
+            return Err(rejected("forbidden", format!("{} is not in {}'s team", next.name, user.name)));
         }
     }
-    Ok(SupervisorEffect { work_order: next, removed_from })
+    Ok(())
+}
+
+/// A refused dispatch step as the outcome the device is told.
+pub fn dispatch_refusal(err: &DispatchError) -> Outcome {
+    let code = match err {
+        DispatchError::Invalid(_) => "invalid_input",
+        DispatchError::Rule(_) => "rule_violation",
+        DispatchError::AlreadyExists(_) => "conflict",
+        DispatchError::Missing(_) => "not_found",
+    };
+    rejected(code, err.to_string())
 }
 
 /// How a pushed batch lines up with what the server already holds from the device.
@@ -116,7 +144,8 @@ pub struct MutationEffect {
     pub record: Option<MutationOp>,
 }
 
-fn rejected(code: &str, message: impl Into<String>) -> Outcome {
+/// A refusal with its code and message.
+pub fn rejected(code: &str, message: impl Into<String>) -> Outcome {
     Outcome::Rejected { code: code.to_owned(), message: message.into() }
 }
 
@@ -132,6 +161,10 @@ pub fn check_mutation(
     signed: bool,
     op: &MutationOp,
 ) -> Result<MutationEffect, Outcome> {
+    if let MutationOp::Dispatch(_) = op {
+        // Dispatch steps are checked by `check_dispatch` and applied by the backend.
+        return Err(rejected("forbidden", "a dispatch step is not a technician's change"));
+    }
     let Some(work_order) = work_order else {
         return Err(rejected("not_found", format!("work order {} does not exist on the server", op.work_order_id())));
     };
@@ -361,6 +394,7 @@ pub const GENESIS_CHAIN: &str = "00000000000000000000000000000000000000000000000
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fieldbook_domain::StatusAction;
     use fieldbook_domain::*;
     use fieldbook_protocol::StatusStep;
 

@@ -70,7 +70,8 @@ pub(crate) fn list(
     }
     if let Some(supervisor) = team_of {
         values.push(supervisor.to_string());
-        conditions.push(format!("u.supervisor_id = ?{}", values.len()));
+        // The team's, and the supervisor's own refused dispatch steps.
+        conditions.push(format!("(u.supervisor_id = ?{0} OR c.user_id = ?{0})", values.len()));
     }
     if let Some(work_order) = filter.work_order {
         values.push(work_order.to_string());

@@ -46,7 +46,7 @@ use fieldbook_domain::{
 };
 use fieldbook_protocol::{
     ConflictFilter, ConflictInfo, DeviceInfo, LedgerEntry, Mutation, PartCatalogEntry, PullResponse, PushResponse,
-    ReportCheck, UploadStatus, UserInfo, WorkOrderFilter,
+    ReferenceData, ReportCheck, UploadStatus, UserInfo, WorkOrderFilter,
 };
 use fieldbook_server_db::{
     Database, DbError, DbResult, LedgerCheck, NewDevice, ReferenceBatch, SupervisorChange, UserRecord,
@@ -224,6 +224,25 @@ impl Database for SqliteDatabase {
 
     async fn parts(&self) -> DbResult<Vec<PartCatalogEntry>> {
         self.read(|tx| reference::parts(tx)).await
+    }
+
+    async fn dispatch_reference(&self, team_of: Option<UserId>) -> DbResult<ReferenceData> {
+        self.read(move |tx| {
+            let users = users::users(tx)?
+                .into_iter()
+                .filter(|u| u.role == fieldbook_domain::Role::Technician && !u.disabled)
+                .filter(|u| team_of.is_none() || u.supervisor_id == team_of)
+                .collect();
+            Ok(ReferenceData {
+                policies: reference::all(tx, "SELECT body FROM policies ORDER BY id")?,
+                customers: reference::all(tx, "SELECT body FROM customers ORDER BY name, id")?,
+                sites: reference::all(tx, "SELECT body FROM sites ORDER BY customer_id, id")?,
+                assets: reference::all(tx, "SELECT body FROM assets ORDER BY site_id, id")?,
+                templates: reference::all(tx, "SELECT body FROM templates ORDER BY code, version")?,
+                users,
+            })
+        })
+        .await
     }
 
     async fn create_work_order(&self, work_order: WorkOrder) -> DbResult<WorkOrder> {

@@ -1,10 +1,18 @@
 //! The server schema. Migrations are only ever appended: a server may be upgraded from any
 //! earlier version, and it walks forward through every step in order.
 
-use rusqlite_migration::{M, Migrations};
+use rusqlite_migration::{HookError, M, Migrations};
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up_with_hook(V5, |tx| {
+            crate::work_orders::stream_to_supervisors(tx).map_err(|e| HookError::Hook(e.to_string()))
+        }),
+    ])
 }
 
 /// Times are Unix milliseconds (UTC); ids are UUID text (blob ids: SHA-256 hex); bodies are
@@ -214,6 +222,10 @@ BEGIN SELECT RAISE(ABORT, 'the report ledger is insert-only'); END;
 CREATE TRIGGER report_ledger_is_insert_only_delete BEFORE DELETE ON report_ledger
 BEGIN SELECT RAISE(ABORT, 'the report ledger is insert-only'); END;
 "#;
+
+/// Protocol 5: supervisors receive their team's work in their change stream. The hook streams
+/// every stored work order and its records once to the supervisors who receive it now.
+const V5: &str = "SELECT 1;";
 
 #[cfg(test)]
 mod tests {

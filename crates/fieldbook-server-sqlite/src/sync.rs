@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
+use fieldbook_domain::dispatch::{Dispatch, DispatchAction, DispatchError};
 use fieldbook_domain::{WorkOrder, WorkOrderId};
 use fieldbook_protocol::{
     Change, ChangeBody, MAX_PULL_PAGE, Mutation, MutationOp, MutationOutcome, Outcome, PullResponse, PushResponse,
@@ -123,6 +124,19 @@ fn apply(
     if let Entry::Vacant(slot) = state.work_orders.entry(id) {
         slot.insert(work_orders::load(conn, id)?);
     }
+    if let MutationOp::Dispatch(step) = &mutation.op {
+        return match dispatch(conn, state, user, step)? {
+            Ok(()) => Ok(Outcome::Applied),
+            Err(outcome) => {
+                // The device applied the step locally: send the work order as the server holds
+                // it, so the device's next pull puts it right.
+                if let Some(current) = state.work_orders.get(&id).cloned().flatten() {
+                    work_orders::stream_work_order(conn, &mut state.loader, &current)?;
+                }
+                conflict(conn, device_id, user, mutation, outcome, at)
+            }
+        };
+    }
     let exists = state.work_orders.get(&id).is_some_and(Option::is_some);
     if exists && !state.signed.contains_key(&id) {
         // The current version is signed when its sign-offs outnumber its reopenings.
@@ -140,7 +154,6 @@ fn apply(
         None => None,
     };
     let signed = state.signed.get(&id).copied().unwrap_or(false);
-    let assignee = work_order.and_then(|w| w.assignee);
     let mut checked = rules::check_mutation(user, work_order, template, signed, &mutation.op);
     if let (Ok(_), MutationOp::Report(report)) = (&checked, &mutation.op) {
         // A signed report goes to the ledger, not to the records, and is never streamed.
@@ -173,10 +186,13 @@ fn apply(
                 if let (MutationOp::CorrectiveRequest(request), Some(parent)) = (&op, &parent) {
                     // The new work order waits, unassigned, for a supervisor to dispatch it.
                     let policy = state.loader.policy_of(parent)?;
-                    work_orders::put(conn, &request.work_order(parent, &policy, &user.name), false)?;
+                    let corrective = request.work_order(parent, &policy, &user.name);
+                    work_orders::put(conn, &corrective, false)?;
+                    work_orders::stream_change(conn, &mut state.loader, None, &corrective)?;
                 }
-                if let Some(assignee) = assignee {
-                    work_orders::append(conn, assignee, &ChangeBody::Record { op })?;
+                if let Some(current) = state.work_orders.get(&id).and_then(Option::as_ref) {
+                    let current = current.clone();
+                    work_orders::stream_record(conn, &mut state.loader, &current, op)?;
                 }
             }
             Ok(Outcome::Applied)
@@ -190,30 +206,113 @@ fn apply(
                 let current = current.clone();
                 work_orders::stream_work_order(conn, &mut state.loader, &current)?;
             }
-            let (code, message) = match &outcome {
-                Outcome::Rejected { code, message } => (code.as_str(), message.as_str()),
-                Outcome::Applied | Outcome::AlreadyApplied => ("rejected", "the change was not applied"),
-            };
-            conn.prepare_cached(
-                "INSERT INTO conflicts (device_id, seq, user_id, work_order_id, op, code, message, created_at, hlc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )
-            .db()?
-            .execute(params![
-                device_id,
-                int(mutation.seq, "mutation number")?,
-                user.id.to_string(),
-                id.to_string(),
-                to_json(&mutation.op)?,
-                code,
-                message,
-                millis(at),
-                mutation.hlc.to_string()
-            ])
-            .db()?;
-            Ok(outcome)
+            conflict(conn, device_id, user, mutation, outcome, at)
         }
     }
+}
+
+/// Keeps a refused mutation as a conflict, for the technician and the supervisor to see.
+fn conflict(
+    conn: &Connection,
+    device_id: &str,
+    user: &UserInfo,
+    mutation: &Mutation,
+    outcome: Outcome,
+    at: DateTime<Utc>,
+) -> DbResult<Outcome> {
+    let (code, message) = match &outcome {
+        Outcome::Rejected { code, message } => (code.as_str(), message.as_str()),
+        Outcome::Applied | Outcome::AlreadyApplied => ("rejected", "the change was not applied"),
+    };
+    conn.prepare_cached(
+        "INSERT INTO conflicts (device_id, seq, user_id, work_order_id, op, code, message, created_at, hlc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .db()?
+    .execute(params![
+        device_id,
+        int(mutation.seq, "mutation number")?,
+        user.id.to_string(),
+        mutation.op.work_order_id().to_string(),
+        to_json(&mutation.op)?,
+        code,
+        message,
+        millis(at),
+        mutation.hlc.to_string()
+    ])
+    .db()?;
+    Ok(outcome)
+}
+
+/// A supervisor's step pushed from their device: checked against their team and the state
+/// machine as the server holds it now, then stored and streamed like the same step made
+/// through the API. A refusal is an outcome (kept as a conflict), not an error.
+fn dispatch(
+    conn: &Connection,
+    state: &mut PushState<'_>,
+    user: &UserInfo,
+    step: &Dispatch,
+) -> DbResult<Result<(), Outcome>> {
+    let id = step.work_order_id;
+    let current = state.work_orders.get(&id).cloned().flatten();
+    let current_assignee = match current.as_ref().and_then(|w| w.assignee) {
+        Some(a) => state.loader.user(a)?.cloned(),
+        None => None,
+    };
+    let new_assignee_id = match &step.action {
+        DispatchAction::Assign { assignee } => Some(*assignee),
+        DispatchAction::Create(call) => call.assignee,
+        _ => None,
+    };
+    let new_assignee = match new_assignee_id {
+        Some(a) => match state.loader.user(a)?.cloned() {
+            Some(u) => Some(u),
+            None => return Ok(Err(rules::rejected("not_found", format!("no user {a} to assign the work order to")))),
+        },
+        None => None,
+    };
+    if let Err(refused) = rules::check_dispatch(user, current_assignee.as_ref(), new_assignee.as_ref()) {
+        return Ok(Err(refused));
+    }
+    let next = match (&step.action, &current) {
+        (DispatchAction::Create(call), None) => {
+            let Some(customer) = state.loader.customer(call.customer_id)?.cloned() else {
+                return Ok(Err(rules::rejected("not_found", "no such customer")));
+            };
+            if let Some(why) = state.loader.place_error(call)? {
+                return Ok(Err(rules::rejected("invalid_input", why)));
+            }
+            let Some(policy) = state.loader.policy(customer.policy_id)?.cloned() else {
+                return Ok(Err(rules::rejected("not_found", "the customer's service policy is missing")));
+            };
+            match WorkOrder::from_call(id, call, &policy, step.at) {
+                Ok(w) => w,
+                Err(e) => return Ok(Err(rules::rejected("invalid_input", e.to_string()))),
+            }
+        }
+        (_, None) => return Ok(Err(rules::dispatch_refusal(&DispatchError::Missing(id)))),
+        (action, Some(current)) => {
+            let policy = state.loader.policy_of(current)?;
+            match fieldbook_domain::dispatch::apply(current, action, &policy) {
+                Ok(effect) => effect.work_order,
+                Err(e) => return Ok(Err(rules::dispatch_refusal(&e))),
+            }
+        }
+    };
+    if current.is_none() {
+        let taken: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM work_orders WHERE number = ?1)")
+            .db()?
+            .query_row([&next.number], |row| row.get(0))
+            .db()?;
+        if taken {
+            return Ok(Err(rules::rejected("conflict", format!("work order number {} is taken", next.number))));
+        }
+    }
+    work_orders::put(conn, &next, current.is_some())?;
+    work_orders::stream_change(conn, &mut state.loader, current.as_ref(), &next)?;
+    state.work_orders.insert(id, Some(next));
+    Ok(Ok(()))
 }
 
 /// Stores a visit record under its own id (a photo, which has none, under its work order,
@@ -227,7 +326,7 @@ fn insert_record(conn: &Connection, op: &MutationOp, device_id: &str, at: DateTi
         MutationOp::Note(r) => (r.id.to_string(), "note", None, to_json(r)?),
         MutationOp::SignOff(r) => (r.id.to_string(), "sign_off", Some(r.signature.to_string()), to_json(r)?),
         MutationOp::CorrectiveRequest(r) => (r.id.to_string(), "corrective_request", None, to_json(r)?),
-        MutationOp::Status(_) | MutationOp::Report(_) => {
+        MutationOp::Status(_) | MutationOp::Report(_) | MutationOp::Dispatch(_) => {
             return Err(DbError::Backend("only visit records are stored as records".into()));
         }
     };

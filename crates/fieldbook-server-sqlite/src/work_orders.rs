@@ -58,6 +58,7 @@ pub(crate) struct Loader<'c> {
     assets: HashMap<AssetId, Option<Asset>>,
     templates: HashMap<TemplateId, Option<ChecklistTemplate>>,
     users: HashMap<UserId, Option<UserInfo>>,
+    supervisors: Option<Vec<UserId>>,
 }
 
 impl<'c> Loader<'c> {
@@ -70,6 +71,38 @@ impl<'c> Loader<'c> {
             assets: HashMap::new(),
             templates: HashMap::new(),
             users: HashMap::new(),
+            supervisors: None,
+        }
+    }
+
+    /// Who receives a work order's changes: its assignee and the assignee's supervisor; an
+    /// unassigned one goes to every active supervisor, since any of them may dispatch it.
+    pub(crate) fn receivers(&mut self, work_order: &WorkOrder) -> DbResult<Vec<UserId>> {
+        match work_order.assignee {
+            Some(assignee) => {
+                let supervisor = self.user(assignee)?.and_then(|u| u.supervisor_id);
+                Ok(std::iter::once(assignee).chain(supervisor).collect())
+            }
+            None => {
+                if self.supervisors.is_none() {
+                    let ids = self
+                        .conn
+                        .prepare_cached("SELECT id FROM users WHERE role = 'supervisor' AND disabled = 0 ORDER BY id")
+                        .db()?
+                        .query_map([], |row| row.get::<_, String>(0))
+                        .db()?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                        .db()?;
+                    let ids = ids
+                        .iter()
+                        .map(|id| {
+                            id.parse().map_err(|_| DbError::Backend(format!("stored user id '{id}' is malformed")))
+                        })
+                        .collect::<DbResult<Vec<UserId>>>()?;
+                    self.supervisors = Some(ids);
+                }
+                Ok(self.supervisors.clone().unwrap_or_default())
+            }
         }
     }
 
@@ -107,6 +140,32 @@ impl<'c> Loader<'c> {
 
     fn asset(&mut self, id: AssetId) -> DbResult<Option<&Asset>> {
         cached(self.conn, &mut self.assets, "SELECT body FROM assets WHERE id = ?1", id)
+    }
+
+    /// Why a call's site, equipment or checklist does not fit its customer, if they do not.
+    pub(crate) fn place_error(&mut self, call: &fieldbook_domain::CreateWorkOrder) -> DbResult<Option<String>> {
+        match self.site(call.site_id)? {
+            None => return Ok(Some("no such site".into())),
+            Some(site) if site.customer_id != call.customer_id => {
+                return Ok(Some("the site does not belong to the customer".into()));
+            }
+            Some(_) => {}
+        }
+        if let Some(asset_id) = call.asset_id {
+            match self.asset(asset_id)? {
+                None => return Ok(Some("no such asset".into())),
+                Some(asset) if asset.site_id != call.site_id => {
+                    return Ok(Some("the asset is not at that site".into()));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Some(template_id) = call.template_id
+            && self.template(template_id)?.is_none()
+        {
+            return Ok(Some("no such checklist template".into()));
+        }
+        Ok(None)
     }
 
     /// Checks that everything `work_order` refers to exists, failing with `NotFound` naming
@@ -194,11 +253,77 @@ pub(crate) fn append(conn: &Connection, user: UserId, body: &ChangeBody) -> DbRe
     uint(version)
 }
 
-/// Streams a work order to its assignee, if it has one, after checking what it refers to.
+/// Streams a work order to everyone who receives it, after checking what it refers to.
 pub(crate) fn stream_work_order(conn: &Connection, loader: &mut Loader<'_>, work_order: &WorkOrder) -> DbResult<()> {
-    if let Some(assignee) = work_order.assignee {
-        loader.check_references(work_order)?;
-        append(conn, assignee, &work_order_change(work_order))?;
+    stream_change(conn, loader, Some(work_order), work_order)
+}
+
+/// Streams a work order's new state: to everyone who receives it now; a removal to those who
+/// received it before and no longer do (a reassignment out of their hands or their team); and
+/// everything already recorded on the visit to those who receive it for the first time.
+pub(crate) fn stream_change(
+    conn: &Connection,
+    loader: &mut Loader<'_>,
+    before: Option<&WorkOrder>,
+    after: &WorkOrder,
+) -> DbResult<()> {
+    let old = match before {
+        Some(before) => loader.receivers(before)?,
+        None => Vec::new(),
+    };
+    let new = loader.receivers(after)?;
+    for user in old.iter().filter(|u| !new.contains(u)) {
+        append(conn, *user, &ChangeBody::Removed { work_order_id: after.id })?;
+    }
+    if new.is_empty() {
+        return Ok(());
+    }
+    loader.check_references(after)?;
+    let change = work_order_change(after);
+    for user in &new {
+        append(conn, *user, &change)?;
+        if before.is_some() && !old.contains(user) {
+            stream_records(conn, *user, after.id)?;
+        }
+    }
+    Ok(())
+}
+
+/// Migration V5: streams every stored work order, with its records, to the supervisors who
+/// receive it but never did (supervisors were not streamed to before protocol 5).
+pub(crate) fn stream_to_supervisors(conn: &Connection) -> DbResult<()> {
+    let bodies: Vec<String> = conn
+        .prepare("SELECT body FROM work_orders ORDER BY reported_at, id")
+        .db()?
+        .query_map([], |row| row.get(0))
+        .db()?
+        .collect::<rusqlite::Result<_>>()
+        .db()?;
+    let mut loader = Loader::new(conn);
+    for body in bodies {
+        let work_order: WorkOrder = from_json(&body)?;
+        for user in loader.receivers(&work_order)? {
+            if Some(user) == work_order.assignee {
+                continue;
+            }
+            loader.check_references(&work_order)?;
+            append(conn, user, &work_order_change(&work_order))?;
+            stream_records(conn, user, work_order.id)?;
+        }
+    }
+    Ok(())
+}
+
+/// Streams a new visit record to everyone who receives its work order.
+pub(crate) fn stream_record(
+    conn: &Connection,
+    loader: &mut Loader<'_>,
+    work_order: &WorkOrder,
+    op: MutationOp,
+) -> DbResult<()> {
+    let change = ChangeBody::Record { op };
+    for user in loader.receivers(work_order)? {
+        append(conn, user, &change)?;
     }
     Ok(())
 }
@@ -257,9 +382,7 @@ pub(crate) fn create(conn: &Connection, work_order: WorkOrder) -> DbResult<WorkO
     // Checks every reference before anything is written.
     loader.check_references(&work_order)?;
     put(conn, &work_order, false)?;
-    if let Some(assignee) = work_order.assignee {
-        append(conn, assignee, &work_order_change(&work_order))?;
-    }
+    stream_change(conn, &mut loader, None, &work_order)?;
     Ok(work_order)
 }
 
@@ -273,15 +396,7 @@ pub(crate) fn import_one(conn: &Connection, loader: &mut Loader<'_>, work_order:
     }
     loader.check_references(work_order)?;
     put(conn, work_order, true)?;
-    if let Some(previous) = existing.and_then(|e| e.assignee)
-        && work_order.assignee != Some(previous)
-    {
-        append(conn, previous, &ChangeBody::Removed { work_order_id: work_order.id })?;
-    }
-    if let Some(assignee) = work_order.assignee {
-        append(conn, assignee, &work_order_change(work_order))?;
-    }
-    Ok(())
+    stream_change(conn, loader, existing.as_ref(), work_order)
 }
 
 pub(crate) fn change(
@@ -299,14 +414,7 @@ pub(crate) fn change(
     let effect = rules::apply_supervisor_change(&current, &change, &policy, at)?;
     let next = effect.work_order;
     put(conn, &next, true)?;
-    if let Some(previous) = effect.removed_from {
-        append(conn, previous, &ChangeBody::Removed { work_order_id: id })?;
-    }
-    stream_work_order(conn, &mut loader, &next)?;
-    // A new assignee also receives everything already recorded on the visit.
-    if let Some(assignee) = next.assignee.filter(|a| current.assignee != Some(*a)) {
-        stream_records(conn, assignee, id)?;
-    }
+    stream_change(conn, &mut loader, Some(&current), &next)?;
     Ok(next)
 }
 

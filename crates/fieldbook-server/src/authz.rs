@@ -80,7 +80,9 @@ pub fn authorize(actor: &Actor, action: Action<'_>) -> Result<(), ApiError> {
                 && may_read(actor, work_order, assignee)
                 && new_assignee.is_none_or(|a| a.role == Technician && !a.disabled && in_team(actor, Some(a)))
         }
-        Action::PushRecords | Action::UploadBlob => role == Technician,
+        // A supervisor's device pushes dispatch steps, checked one by one against the team.
+        Action::PushRecords => matches!(role, Technician | Supervisor),
+        Action::UploadBlob => role == Technician,
         Action::PullOwnStream | Action::ReadCatalog => true,
         Action::ReadBlob { work_orders } => work_orders.iter().any(|(w, a)| may_read(actor, w, a.as_ref())),
         Action::ResolveConflict { technician } => match role {

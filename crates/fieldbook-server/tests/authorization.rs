@@ -290,7 +290,9 @@ fn rows() -> Vec<Row> {
         },
         Row {
             endpoint: "POST /v1/sync/push",
-            allowed: &[Owner, OtherTechnician],
+            // A supervisor's device pushes too (dispatch steps); each mutation is then checked
+            // on its own and a foreign one is kept as a refused conflict.
+            allowed: &[Owner, OtherTechnician, TeamSupervisor, OtherSupervisor],
             call: |w, who| {
                 Box::pin(async move {
                     let (_, devices) = w.client(Admin).get("/v1/devices").await;
@@ -411,6 +413,11 @@ fn rows() -> Vec<Row> {
                     Some(serde_json::to_value(ServicePolicy::standard(PolicyId::new())).unwrap()),
                 ))
             },
+        },
+        Row {
+            endpoint: "GET /v1/dispatch/reference",
+            allowed: &[TeamSupervisor, OtherSupervisor, Admin],
+            call: |w, who| Box::pin(send(w, who, Method::GET, "/v1/dispatch/reference".into(), None)),
         },
         Row {
             endpoint: "GET /v1/customers",

@@ -6,6 +6,7 @@
 //! it exactly once.
 
 mod codec;
+mod dispatch;
 mod evidence;
 mod queries;
 mod reference;
@@ -19,6 +20,7 @@ use fieldbook_domain::{InvalidInput, RuleViolation};
 use rusqlite::Connection;
 use thiserror::Error;
 
+pub use dispatch::DispatchCatalog;
 pub use queries::{DayView, LIST_ORDER, ListPage, ListQuery, OutboxEntry, WorkOrderRow};
 pub use reference::ImportBatch;
 pub use sync::{Acknowledgement, Conflict, PulledChange, PulledRecord};

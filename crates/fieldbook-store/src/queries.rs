@@ -431,10 +431,12 @@ pub(crate) fn load_visit(conn: &Connection, id: WorkOrderId) -> Result<Visit> {
         bodies(conn, "SELECT body FROM part_usages WHERE work_order_id = ?1 ORDER BY recorded_at, id", id)?;
     let photos: Vec<Photo> =
         bodies(conn, "SELECT body FROM photos WHERE work_order_id = ?1 ORDER BY taken_at, blob_id, item_key", id)?;
-    let sign_off: Option<SignOff> =
-        bodies(conn, "SELECT body FROM sign_offs WHERE work_order_id = ?1 ORDER BY signed_at DESC, id LIMIT 1", id)?
-            .into_iter()
-            .next();
+    // Each version of the visit is signed once: a visit reopened after a return is unsigned
+    // until its next sign-off, and the earlier sign-off stays with the report it signed.
+    let mut sign_offs: Vec<SignOff> =
+        bodies(conn, "SELECT body FROM sign_offs WHERE work_order_id = ?1 ORDER BY signed_at DESC, id", id)?;
+    let sign_off =
+        if sign_offs.len() > work_order.visit_version as usize { Some(sign_offs.swap_remove(0)) } else { None };
     let notes: Vec<Note> = bodies(conn, "SELECT body FROM notes WHERE work_order_id = ?1 ORDER BY written_at, id", id)?;
     Ok(Visit { work_order, template, results, faults, parts, photos, sign_off, notes })
 }

@@ -4,7 +4,7 @@
 use rusqlite_migration::{M, Migrations};
 
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8), M::up(V9)])
 }
 
 /// Times are Unix milliseconds (UTC); ids are UUID text; bodies are the domain record as JSON,
@@ -265,6 +265,23 @@ CREATE TABLE signed_reports (
     body          TEXT NOT NULL
 ) STRICT;
 CREATE INDEX signed_reports_by_work_order ON signed_reports (work_order_id, visit_version);
+"#;
+
+/// Each version of a visit is signed once, so a visit returned and reopened is signed again:
+/// a work order may hold several sign-offs (V1 allowed one, and a second was ignored).
+const V9: &str = r#"
+CREATE TABLE sign_offs_v9 (
+    id            TEXT PRIMARY KEY,
+    work_order_id TEXT NOT NULL REFERENCES work_orders(id),
+    satisfaction  INTEGER NOT NULL CHECK (satisfaction BETWEEN 1 AND 5),
+    signed_at     INTEGER NOT NULL,
+    body          TEXT NOT NULL
+) STRICT;
+INSERT INTO sign_offs_v9 (id, work_order_id, satisfaction, signed_at, body)
+    SELECT id, work_order_id, satisfaction, signed_at, body FROM sign_offs;
+DROP TABLE sign_offs;
+ALTER TABLE sign_offs_v9 RENAME TO sign_offs;
+CREATE INDEX sign_offs_by_work_order ON sign_offs (work_order_id, signed_at);
 "#;
 
 #[cfg(test)]

@@ -242,17 +242,26 @@ impl Store {
         for change in changes {
             match change {
                 PulledChange::WorkOrder(work_order) => {
-                    let steps = if any_pending { pending_status_steps(&tx, work_order.id)? } else { Vec::new() };
+                    let steps = if any_pending { pending_steps(&tx, work_order.id)? } else { Vec::new() };
                     if steps.is_empty() {
                         put_work_order_named(&tx, work_order, &known)?;
                     } else {
                         let mut merged = (**work_order).clone();
-                        for (action, at) in steps {
+                        for step in steps {
                             // A step the server's state no longer allows is left to the push,
                             // whose refusal becomes a conflict.
-                            let mut next = merged.clone();
-                            if next.take_step(action, at).is_ok() {
-                                merged = next;
+                            match step {
+                                PendingStep::Status(action, at) => {
+                                    let mut next = merged.clone();
+                                    if next.take_step(action, at).is_ok() {
+                                        merged = next;
+                                    }
+                                }
+                                PendingStep::Dispatch(step) => {
+                                    if let Some(next) = crate::dispatch::replay(&tx, &merged, &step)? {
+                                        merged = next;
+                                    }
+                                }
                             }
                         }
                         put_work_order_named(&tx, &merged, &known)?;
@@ -336,18 +345,29 @@ impl Store {
     }
 }
 
-fn pending_status_steps(
-    tx: &rusqlite::Transaction<'_>,
-    id: WorkOrderId,
-) -> Result<Vec<(fieldbook_domain::StatusAction, DateTime<Utc>)>> {
+/// A change of this work order still waiting in the outbox, to replay over the server's version.
+enum PendingStep {
+    Status(fieldbook_domain::StatusAction, DateTime<Utc>),
+    Dispatch(fieldbook_domain::Dispatch),
+}
+
+fn pending_steps(tx: &rusqlite::Transaction<'_>, id: WorkOrderId) -> Result<Vec<PendingStep>> {
     let mut statement = tx.prepare_cached(
-        "SELECT payload FROM outbox WHERE entity = 'work_order' AND op = 'status' AND entity_id = ?1 ORDER BY seq",
+        "SELECT op, payload FROM outbox
+         WHERE entity = 'work_order' AND op IN ('status', 'dispatch') AND entity_id = ?1 ORDER BY seq",
     )?;
-    let payloads =
-        statement.query_map([id.to_string()], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-    payloads
-        .iter()
-        .map(|p| crate::codec::from_json::<crate::writes::StatusChange>(p).map(|c| (c.action, c.at)))
+    let rows = statement
+        .query_map([id.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.iter()
+        .map(|(op, payload)| {
+            Ok(if op == "dispatch" {
+                PendingStep::Dispatch(crate::dispatch::pending_dispatch(payload)?)
+            } else {
+                let change = crate::codec::from_json::<crate::writes::StatusChange>(payload)?;
+                PendingStep::Status(change.action, change.at)
+            })
+        })
         .collect()
 }
 
@@ -385,6 +405,16 @@ fn withdraw_refused_record(tx: &rusqlite::Transaction<'_>, seq: i64) -> Result<(
         }
         "sign_off" => {
             tx.execute("DELETE FROM sign_offs WHERE id = ?1", [&entity_id])?;
+        }
+        // A work order this device recorded and the server refused leaves the device (the call
+        // lives on in the conflicts list); a refused step on an existing one is put right by
+        // the work order the server sends back.
+        "work_order" => {
+            if let Ok(step) = crate::dispatch::pending_dispatch(&payload)
+                && matches!(step.action, fieldbook_domain::DispatchAction::Create(_))
+            {
+                remove_work_order(tx, step.work_order_id)?;
+            }
         }
         // A refused signed report stays on the device: it is what was signed here, and the
         // conflict (with the server's reason) is shown beside it.

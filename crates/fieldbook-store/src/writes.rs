@@ -31,11 +31,11 @@ pub struct NewAnswer {
 }
 
 /// What an outbox row is about.
-struct Outgoing<'a> {
-    work_order: WorkOrderId,
-    entity: &'a str,
-    entity_id: &'a str,
-    op: &'a str,
+pub(crate) struct Outgoing<'a> {
+    pub(crate) work_order: WorkOrderId,
+    pub(crate) entity: &'a str,
+    pub(crate) entity_id: &'a str,
+    pub(crate) op: &'a str,
 }
 
 /// The next clock stamp of this device, kept in the same transaction as the change it stamps.
@@ -62,7 +62,12 @@ pub(crate) fn clock_state(tx: &rusqlite::Connection) -> Result<(u64, Option<Hlc>
 }
 
 /// The outbox row written beside every user write, with the next clock stamp.
-fn enqueue<T: Serialize>(tx: &Transaction<'_>, out: Outgoing<'_>, payload: &T, now: DateTime<Utc>) -> Result<()> {
+pub(crate) fn enqueue<T: Serialize>(
+    tx: &Transaction<'_>,
+    out: Outgoing<'_>,
+    payload: &T,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let stamp = next_stamp(tx, now)?;
     enqueue_stamped(tx, out, payload, stamp, now)
 }
@@ -121,10 +126,10 @@ fn check_supersedes(tx: &rusqlite::Connection, table: &str, id: Option<String>, 
 fn open_visit(tx: &Transaction<'_>, id: WorkOrderId) -> Result<WorkOrder> {
     let work_order = load_work_order(tx, id)?;
     work_order.ensure_accepts_visit_records()?;
-    let signed: bool =
-        tx.query_row("SELECT EXISTS (SELECT 1 FROM sign_offs WHERE work_order_id = ?1)", [id.to_string()], |row| {
-            row.get(0)
-        })?;
+    // The current version is signed when its sign-offs outnumber its reopenings.
+    let sign_offs: i64 =
+        tx.query_row("SELECT COUNT(*) FROM sign_offs WHERE work_order_id = ?1", [id.to_string()], |row| row.get(0))?;
+    let signed = sign_offs > i64::from(work_order.visit_version);
     if signed {
         return Err(RuleViolation::VisitLocked(WorkOrderStatus::Completed).into());
     }

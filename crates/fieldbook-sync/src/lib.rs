@@ -161,6 +161,12 @@ impl SyncClient {
         Ok(Some(answer(response).await?))
     }
 
+    /// What a supervisor dispatches to: customers, sites, equipment, policies, checklists and
+    /// the team's technicians.
+    pub async fn dispatch_reference(&self) -> Result<fieldbook_protocol::ReferenceData, SyncError> {
+        answer(self.request(reqwest::Method::GET, "/v1/dispatch/reference").send().await.map_err(offline)?).await
+    }
+
     /// The parts catalog and its ETag, or `None` when it is unchanged since `etag`.
     pub async fn parts(&self, etag: Option<&str>) -> Result<Option<(Vec<PartCatalogEntry>, String)>, SyncError> {
         let mut request = self.request(reqwest::Method::GET, "/v1/parts");
@@ -319,6 +325,7 @@ pub fn remember_enrollment(store: &Mutex<Store>, server: &str, enrolled: &Enroll
     store.set_setting("sync.device_id", &enrolled.device_id)?;
     store.set_setting("sync.seq_base", &base.to_string())?;
     store.set_setting("user_id", &enrolled.user.id.to_string())?;
+    store.set_setting("user_role", enrolled.user.role.as_str())?;
     Ok(())
 }
 
@@ -435,6 +442,12 @@ pub async fn sync_with_progress(
         let rows: Vec<_> =
             parts.into_iter().map(|p| (p.part_number, p.name, p.needs_customer_approval, p.unit_price_cents)).collect();
         lock(store).replace_parts_catalog(&rows, &etag)?;
+    }
+    // A supervisor records calls and dispatches offline: every customer, site and piece of
+    // equipment, and the team's technicians, kept as the server has them.
+    if matches!(lock(store).setting("user_role")?.as_deref(), Some("supervisor" | "admin")) {
+        let reference = client.dispatch_reference().await?;
+        lock(store).import(&plan::to_reference(reference))?;
     }
     // Photos and signatures recorded on other devices, newest visits first, within a budget.
     let wanted = lock(store).missing_blobs(200)?;

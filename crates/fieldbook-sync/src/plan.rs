@@ -24,6 +24,7 @@ pub fn to_mutation(entry: &OutboxEntry, seq_base: i64) -> Result<Mutation, SyncE
         ("sign_off", "create") => MutationOp::SignOff(parse(entry)?),
         ("corrective_request", "create") => MutationOp::CorrectiveRequest(parse(entry)?),
         ("report", "sign") => MutationOp::Report(Box::new(parse(entry)?)),
+        ("work_order", "dispatch") => MutationOp::Dispatch(parse(entry)?),
         ("work_order", "status") => {
             let change: StatusChange = parse(entry)?;
             let work_order_id: WorkOrderId =
@@ -90,7 +91,7 @@ pub fn into_pulled(body: ChangeBody) -> Option<PulledChange> {
             MutationOp::SignOff(r) => PulledRecord::SignOff(r),
             MutationOp::CorrectiveRequest(r) => PulledRecord::CorrectiveRequest(r),
             // Status steps reach devices inside work-order changes, never as records.
-            MutationOp::Status(_) | MutationOp::Report(_) => return None,
+            MutationOp::Status(_) | MutationOp::Report(_) | MutationOp::Dispatch(_) => return None,
         }),
     })
 }
@@ -109,7 +110,7 @@ pub fn to_pulled(body: &ChangeBody) -> Option<PulledChange> {
             MutationOp::SignOff(r) => PulledRecord::SignOff(r.clone()),
             MutationOp::CorrectiveRequest(r) => PulledRecord::CorrectiveRequest(r.clone()),
             // Status steps reach devices inside work-order changes, never as records.
-            MutationOp::Status(_) | MutationOp::Report(_) => return None,
+            MutationOp::Status(_) | MutationOp::Report(_) | MutationOp::Dispatch(_) => return None,
         }),
     })
 }

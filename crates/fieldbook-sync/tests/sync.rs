@@ -1,75 +1,16 @@
 //! Devices syncing with the real server on a loopback port, each with its own store file.
 
 use fieldbook_domain::evidence::DeviceKey;
-use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 use fieldbook_domain::*;
 use fieldbook_protocol::WorkOrderFilter;
-use fieldbook_server::{AppState, Config, SystemClock};
-use fieldbook_server_db::{Database, SupervisorChange};
-use fieldbook_server_sqlite::SqliteDatabase;
-use fieldbook_store::{ListQuery, NewAnswer, Store};
-use fieldbook_sync::{SyncClient, plan, remember_enrollment, sync_once};
+use fieldbook_server_db::SupervisorChange;
+use fieldbook_store::NewAnswer;
+use fieldbook_sync::{SyncClient, plan, sync_once};
 
-const PASSWORD: &str = "sync-test-pw";
-
-struct Server {
-    base: String,
-    db: Arc<dyn Database>,
-    _dir: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db: Arc<dyn Database> = Arc::new(SqliteDatabase::open(dir.path().join("server.sqlite")).unwrap());
-    fieldbook_server::demo::load(db.as_ref(), 60, PASSWORD, Utc::now()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState::new(db.clone(), Arc::new(SystemClock), Config::default());
-    tokio::spawn(fieldbook_server::serve(listener, state, async move {
-        let _ = stopped.await;
-    }));
-    Server { base, db, _dir: dir, _stop: stop }
-}
-
-struct Device {
-    store: Mutex<Store>,
-    client: SyncClient,
-    user: UserId,
-    _dir: tempfile::TempDir,
-}
-
-async fn device(server: &Server, username: &str) -> Device {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Mutex::new(Store::open(dir.path().join("device.sqlite")).unwrap());
-    let store_key = store.lock().unwrap().device_key().unwrap().public_key();
-    let (client, enrolled) =
-        SyncClient::enroll(&server.base, username, PASSWORD, "测试平板", &store_key).await.unwrap();
-    remember_enrollment(&store, &server.base, &enrolled).unwrap();
-    Device { store, client, user: enrolled.user.id, _dir: dir }
-}
-
-impl Device {
-    async fn sync(&self) -> fieldbook_sync::SyncReport {
-        sync_once(&self.store, &self.client, Utc::now()).await.unwrap()
-    }
-
-    fn work_orders(&self) -> Vec<WorkOrder> {
-        let store = self.store.lock().unwrap();
-        let (rows, _) = store.list_work_orders(&ListQuery { limit: 10_000, ..Default::default() }).unwrap();
-        rows.into_iter().map(|r| r.work_order).collect()
-    }
-
-    fn assigned_with_checklist(&self) -> WorkOrder {
-        self.work_orders()
-            .into_iter()
-            .find(|w| w.status == WorkOrderStatus::Assigned && w.template_id.is_some())
-            .unwrap()
-    }
-}
+mod support;
+use support::*;
 
 #[tokio::test]
 async fn a_whole_visit_done_offline_reaches_the_server_and_a_second_device_exactly() {

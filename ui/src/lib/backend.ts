@@ -4,6 +4,11 @@
 
 import { invoke, isTauri } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type { Board } from '$lib/bindings/Board';
+import type { CreateWorkOrder } from '$lib/bindings/CreateWorkOrder';
+import type { Deadlines } from '$lib/bindings/Deadlines';
+import type { DispatchAction } from '$lib/bindings/DispatchAction';
+import type { DispatchOptions } from '$lib/bindings/DispatchOptions';
 import type { ExportedReport } from '$lib/bindings/ExportedReport';
 import type { ReportVersion } from '$lib/bindings/ReportVersion';
 import type { AppError } from '$lib/bindings/AppError';
@@ -241,6 +246,31 @@ export function verifyReports(workOrderId: string): Promise<ReportVersion[]> {
 /** Writes a signed report (the latest unless `hash` names one) to a PDF, in `locale`. */
 export function exportReport(workOrderId: string, hash: string | null, locale: Locale): Promise<ExportedReport> {
   return call<ExportedReport>('export_report', { workOrderId, hash, locale });
+}
+
+/** A supervisor's board: open work by time left, visits to review, each technician's load. */
+export function board(): Promise<Board> {
+  return call<Board>('board', {});
+}
+
+/** The customers, sites, equipment and technicians a call can name. */
+export function dispatchOptions(): Promise<DispatchOptions> {
+  return call<DispatchOptions>('dispatch_options', {});
+}
+
+/** The deadlines a call for this customer at this fault level would get now. */
+export function previewDeadlines(customerId: string, faultLevel: FaultLevel): Promise<Deadlines> {
+  return call<Deadlines>('preview_deadlines', { customerId, faultLevel });
+}
+
+/** Records a customer's call as a new work order; synced like every change. */
+export function createWorkOrder(call_: CreateWorkOrder): Promise<WorkOrderSummary> {
+  return call<WorkOrderSummary>('create_work_order', { call: call_ });
+}
+
+/** A supervisor's step on a work order: assign, update, cancel, approve or return. */
+export function dispatch(workOrderId: string, action: DispatchAction): Promise<WorkOrderSummary> {
+  return call<WorkOrderSummary>('dispatch', { workOrderId, action });
 }
 
 /** Opens an exported report in the system's PDF viewer. */

@@ -205,3 +205,23 @@ pub async fn create_asset(
     state.db.import(ReferenceBatch { assets: vec![asset.clone()], ..Default::default() }).await?;
     Ok((StatusCode::CREATED, Json(asset)))
 }
+
+/// What a supervisor's device needs to record calls and dispatch offline: every service
+/// policy, customer, site, asset and checklist template, and the active technicians of the
+/// caller's team (every technician for an admin).
+#[utoipa::path(get, path = "/v1/dispatch/reference", responses(
+    (status = 200, body = fieldbook_protocol::ReferenceData),
+    (status = 401, body = ErrorBody),
+    (status = 403, body = ErrorBody),
+))]
+pub async fn dispatch_reference(
+    State(state): State<AppState>,
+    actor: Actor,
+) -> ApiResult<Json<fieldbook_protocol::ReferenceData>> {
+    authorize(&actor, Action::ReadUsers)?;
+    let team_of = match crate::authz::work_order_scope(&actor) {
+        crate::authz::Scope::Team(me) => Some(me),
+        _ => None,
+    };
+    Ok(Json(state.db.dispatch_reference(team_of).await?))
+}

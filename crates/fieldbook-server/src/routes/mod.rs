@@ -102,6 +102,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::customers, catalog::create_customer))
         .routes(routes!(catalog::create_site))
         .routes(routes!(catalog::create_asset))
+        .routes(routes!(catalog::dispatch_reference))
         .routes(routes!(admin::users, admin::create_user))
         .routes(routes!(admin::disable_user))
         .routes(routes!(admin::enable_user))

@@ -1,7 +1,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use fieldbook_domain::{UserId, WorkOrder, WorkOrderId, WorkOrderStatus};
+use fieldbook_domain::{UserId, WorkOrder, WorkOrderId};
 use fieldbook_protocol::{
     AssignRequest, CancelRequest, CreateWorkOrder, ErrorBody, ReviewRequest, UpdateWorkOrder, UserInfo, WorkOrderFilter,
 };
@@ -97,39 +97,7 @@ pub async fn create(
         .policy(customer.policy_id)
         .await?
         .ok_or_else(|| ApiError::not_found("the customer's service policy is missing"))?;
-    let now = state.clock.now();
-    let reported_at = request.reported_at.unwrap_or(now);
-    let id = WorkOrderId::new();
-    let suffix = id.as_uuid().simple().to_string()[26..].to_uppercase();
-    let contact = fieldbook_domain::Contact {
-        name: fieldbook_domain::text::required_text("contact name", &request.contact.name, 100)?,
-        phone: fieldbook_domain::text::required_text("contact phone", &request.contact.phone, 40)?,
-    };
-    let work_order = WorkOrder {
-        id,
-        number: format!("WO-{}-{suffix}", reported_at.format("%Y%m%d")),
-        customer_id: customer.id,
-        site_id: site.id,
-        asset_id: request.asset_id,
-        contact,
-        kind: request.kind,
-        fault_level: request.fault_level,
-        symptom: fieldbook_domain::text::required_text("symptom", &request.symptom, 4000)?,
-        reported_by: fieldbook_domain::text::required_text("reported by", &request.reported_by, 200)?,
-        reported_at,
-        assignee: request.assignee,
-        scheduled_for: request.scheduled_for,
-        billing: request.billing,
-        status: if request.assignee.is_some() { WorkOrderStatus::Assigned } else { WorkOrderStatus::New },
-        instructions: fieldbook_domain::text::optional_text("instructions", &request.instructions, 4000)?,
-        template_id: request.template_id,
-        deadlines: policy.deadlines(request.fault_level, reported_at),
-        responded_at: None,
-        arrived_at: None,
-        completed_at: None,
-        status_note: None,
-        visit_version: 0,
-    };
+    let work_order = WorkOrder::from_call(WorkOrderId::new(), &request, &policy, state.clock.now())?;
     let stored = state.db.create_work_order(work_order).await?;
     Ok((StatusCode::CREATED, Json(stored)))
 }

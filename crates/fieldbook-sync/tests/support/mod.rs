@@ -1,0 +1,72 @@
+//! A real server on a loopback port with the demo data set, and devices enrolled with it, each
+//! with its own store file.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use fieldbook_domain::*;
+use fieldbook_server::{AppState, Config, SystemClock};
+use fieldbook_server_db::Database;
+use fieldbook_server_sqlite::SqliteDatabase;
+use fieldbook_store::{ListQuery, Store};
+use fieldbook_sync::{SyncClient, remember_enrollment, sync_once};
+
+pub const PASSWORD: &str = "sync-test-pw";
+
+pub struct Server {
+    pub base: String,
+    pub db: Arc<dyn Database>,
+    _dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+pub async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db: Arc<dyn Database> = Arc::new(SqliteDatabase::open(dir.path().join("server.sqlite")).unwrap());
+    fieldbook_server::demo::load(db.as_ref(), 60, PASSWORD, Utc::now()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState::new(db.clone(), Arc::new(SystemClock), Config::default());
+    tokio::spawn(fieldbook_server::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    Server { base, db, _dir: dir, _stop: stop }
+}
+
+pub struct Device {
+    pub store: Mutex<Store>,
+    pub client: SyncClient,
+    pub user: UserId,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn device(server: &Server, username: &str) -> Device {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Mutex::new(Store::open(dir.path().join("device.sqlite")).unwrap());
+    let store_key = store.lock().unwrap().device_key().unwrap().public_key();
+    let (client, enrolled) =
+        SyncClient::enroll(&server.base, username, PASSWORD, "测试平板", &store_key).await.unwrap();
+    remember_enrollment(&store, &server.base, &enrolled).unwrap();
+    Device { store, client, user: enrolled.user.id, _dir: dir }
+}
+
+impl Device {
+    pub async fn sync(&self) -> fieldbook_sync::SyncReport {
+        sync_once(&self.store, &self.client, Utc::now()).await.unwrap()
+    }
+
+    pub fn work_orders(&self) -> Vec<WorkOrder> {
+        let store = self.store.lock().unwrap();
+        let (rows, _) = store.list_work_orders(&ListQuery { limit: 10_000, ..Default::default() }).unwrap();
+        rows.into_iter().map(|r| r.work_order).collect()
+    }
+
+    pub fn assigned_with_checklist(&self) -> WorkOrder {
+        self.work_orders()
+            .into_iter()
+            .find(|w| w.status == WorkOrderStatus::Assigned && w.template_id.is_some())
+            .unwrap()
+    }
+}
