@@ -171,6 +171,12 @@ pub struct WorkOrderDetail {
     pub reported_by: String,
     pub billing: BillingBasis,
     pub instructions: String,
+    /// Why a supervisor returned or cancelled it.
+    pub status_note: Option<String>,
+    /// The visit's version: 0 until a returned visit is reopened, then one more each time.
+    pub visit_version: u32,
+    /// The technician it is assigned to, for the supervisor's dispatch panel.
+    pub assignee_id: Option<String>,
     pub asset: Option<AssetInfo>,
     pub asset_history: Vec<AssetHistoryEntry>,
     pub deadlines: Vec<DeadlineRow>,

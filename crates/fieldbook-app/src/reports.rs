@@ -128,10 +128,26 @@ impl App {
     }
 
     /// [`App::reports`], each also checked by the server's ledger when it can be reached.
+    ///
+    /// Reports signed on another device (a supervisor reviewing a visit, a technician's other
+    /// device) are fetched from the ledger first and kept here, so they can be exported offline.
     pub async fn verify_reports(&self, work_order_id: &str) -> Result<Vec<ReportVersion>, AppError> {
+        let client = self.client()?;
+        if let Some(client) = &client {
+            let (id, ours) = self.signed_reports_of(work_order_id)?;
+            // Unreachable: the versions below say so, one by one.
+            if let Ok(entries) = client.ledger_of(id).await {
+                for entry in entries.iter().filter(|e| ours.iter().all(|r| r.hash != e.hash)) {
+                    if let Ok(Some(check)) = client.check_report(&entry.hash).await
+                        && check.report.hash == entry.hash
+                    {
+                        self.store().keep_signed_report(&check.report)?;
+                    }
+                }
+            }
+        }
         let (id, ours) = self.signed_reports_of(work_order_id)?;
         let mut versions = self.versions(id, &ours)?;
-        let client = self.client()?;
         for version in &mut versions {
             let Some(client) = &client else { break };
             version.server = Some(match client.check_report(&version.hash).await {

@@ -69,6 +69,9 @@ pub(crate) fn detail(row: &WorkOrderRow, visit: &Visit, history: &[WorkOrder], n
         reported_by: w.reported_by.clone(),
         billing: w.billing,
         instructions: w.instructions.clone(),
+        status_note: w.status_note.clone(),
+        visit_version: w.visit_version,
+        assignee_id: w.assignee.map(|a| a.to_string()),
         asset: row.asset.as_ref().map(|a| AssetInfo {
             id: a.id.to_string(),
             model: a.model.clone(),

@@ -86,6 +86,24 @@ impl Store {
         Ok(key)
     }
 
+    /// Keeps a signed report another device made, as the server's ledger gave it (a
+    /// supervisor reviewing a visit, a technician's other device). Returns whether it was new.
+    pub fn keep_signed_report(&mut self, report: &SignedReport) -> Result<bool> {
+        let d = &report.document;
+        let added = self.conn.execute(
+            "INSERT OR IGNORE INTO signed_reports (hash, work_order_id, visit_version, signed_at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                report.hash,
+                d.visit.work_order.id.to_string(),
+                i64::from(d.visit.work_order.visit_version),
+                millis(d.signed_at),
+                serde_json::to_string(report).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            ],
+        )?;
+        Ok(added == 1)
+    }
+
     /// The signed reports of a work order this device holds, oldest first.
     pub fn signed_reports(&self, work_order: WorkOrderId) -> Result<Vec<SignedReport>> {
         let mut stmt = self.conn.prepare_cached(

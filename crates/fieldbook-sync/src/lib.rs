@@ -161,6 +161,18 @@ impl SyncClient {
         Ok(Some(answer(response).await?))
     }
 
+    /// The report ledger's entries of a work order, oldest first.
+    pub async fn ledger_of(
+        &self,
+        work_order: fieldbook_domain::WorkOrderId,
+    ) -> Result<Vec<fieldbook_protocol::LedgerEntry>, SyncError> {
+        let path = format!("/v1/work-orders/{work_order}/reports");
+        answer(
+            self.request(reqwest::Method::GET, &path).timeout(Duration::from_secs(10)).send().await.map_err(offline)?,
+        )
+        .await
+    }
+
     /// What a supervisor dispatches to: customers, sites, equipment, policies, checklists and
     /// the team's technicians.
     pub async fn dispatch_reference(&self) -> Result<fieldbook_protocol::ReferenceData, SyncError> {

@@ -19,7 +19,19 @@ import type { WorkOrderSummary } from "./WorkOrderSummary";
 /**
  * Everything the detail screen shows of one work order.
  */
-export type WorkOrderDetail = { summary: WorkOrderSummary, customer_address: string, site_address: string, contact_name: string, contact_phone: string, reported_by: string, billing: BillingBasis, instructions: string, asset: AssetInfo | null, asset_history: Array<AssetHistoryEntry>, deadlines: Array<DeadlineRow>, template: ChecklistTemplate | null, 
+export type WorkOrderDetail = { summary: WorkOrderSummary, customer_address: string, site_address: string, contact_name: string, contact_phone: string, reported_by: string, billing: BillingBasis, instructions: string, 
+/**
+ * Why a supervisor returned or cancelled it.
+ */
+status_note: string | null, 
+/**
+ * The visit's version: 0 until a returned visit is reopened, then one more each time.
+ */
+visit_version: number, 
+/**
+ * The technician it is assigned to, for the supervisor's dispatch panel.
+ */
+assignee_id: string | null, asset: AssetInfo | null, asset_history: Array<AssetHistoryEntry>, deadlines: Array<DeadlineRow>, template: ChecklistTemplate | null, 
 /**
  * Every answer ever given, oldest first; `current_results` are the ones in force.
  */

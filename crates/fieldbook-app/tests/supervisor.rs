@@ -1,0 +1,117 @@
+//! The supervisor's screens as the app serves them, against the real server on a loopback
+//! port: the deadline board, the options a call can name, deadlines shown while a call is
+//! recorded, the call itself and dispatch steps; a technician is refused all of them, and bad
+//! input changes nothing.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use fieldbook_app::{App, ErrorCode, SystemClock};
+use fieldbook_domain::{
+    BillingBasis, Contact, CreateWorkOrder, DispatchAction, FaultLevel, ReviewRequest, Role, WorkOrderKind,
+    WorkOrderStatus,
+};
+use fieldbook_server::{AppState, Config};
+use fieldbook_server_db::Database;
+
+const PASSWORD: &str = "app-supervisor-pw";
+
+async fn server() -> (String, Arc<dyn Database>, tempfile::TempDir, tokio::sync::oneshot::Sender<()>) {
+    let dir = tempfile::tempdir().unwrap();
+    let db: Arc<dyn Database> =
+        Arc::new(fieldbook_server_sqlite::SqliteDatabase::open(dir.path().join("server.sqlite")).unwrap());
+    fieldbook_server::demo::load(db.as_ref(), 40, PASSWORD, Utc::now()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState::new(db.clone(), Arc::new(fieldbook_server::SystemClock), Config::default());
+    tokio::spawn(fieldbook_server::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    (base, db, dir, stop)
+}
+
+async fn app_for(base: &str, username: &str) -> (App, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(dir.path(), Arc::new(SystemClock)).unwrap();
+    app.enroll(base, username, PASSWORD, "平板").await.unwrap();
+    app.sync_now().await.unwrap();
+    (app, dir)
+}
+
+#[tokio::test]
+async fn a_supervisor_sees_the_board_records_a_call_and_dispatches_while_a_technician_cannot() {
+    let (base, db, _dir, _stop) = server().await;
+    let (boss, _boss_dir) = app_for(&base, "supervisor").await;
+    assert_eq!(boss.sync_status().unwrap().role, Some(Role::Supervisor));
+
+    // The board: open work by time left, the visits to review, each technician's load.
+    let board = boss.board().unwrap();
+    assert!(!board.open.is_empty());
+    let dues: Vec<_> = board.open.iter().map(|w| w.next_due.as_ref().map(|d| d.due)).collect();
+    assert!(dues.windows(2).all(|p| p[0] <= p[1]), "nearest deadline first: {dues:?}");
+    assert!(board.open.iter().all(|w| w.status.is_open()));
+    assert!(board.review.iter().all(|w| w.status == WorkOrderStatus::Completed));
+    assert_eq!(board.workload.len(), 3);
+    let held: u32 = board.workload.iter().map(|w| w.open).sum();
+    assert_eq!(held + board.unassigned, board.open.len() as u32);
+    let breached = board.open.iter().filter(|w| w.next_due.as_ref().is_some_and(|d| d.state.is_breach())).count();
+    let breached_held: u32 = board.workload.iter().map(|w| w.breached).sum();
+    assert!(breached_held as usize <= breached);
+
+    // A call: the options, the deadlines at once, then the work order.
+    let options = boss.dispatch_options().unwrap();
+    let site = options.sites.iter().find(|s| options.assets.iter().any(|a| a.parent.as_ref() == Some(&s.id))).unwrap();
+    let asset = options.assets.iter().find(|a| a.parent.as_ref() == Some(&site.id)).unwrap();
+    let customer = site.parent.clone().unwrap();
+    let technician = options.technicians[0].id.clone();
+    let preview = boss.preview_deadlines(&customer, FaultLevel::Critical).unwrap();
+    let call = CreateWorkOrder {
+        customer_id: customer.parse().unwrap(),
+        site_id: site.id.parse().unwrap(),
+        asset_id: Some(asset.id.parse().unwrap()),
+        contact: Contact { name: "值班长".into(), phone: "0571-88000000".into() },
+        kind: WorkOrderKind::Repair,
+        fault_level: FaultLevel::Critical,
+        symptom: "冷水机组高压报警停机".into(),
+        reported_by: "值班长".into(),
+        reported_at: None,
+        assignee: Some(technician.parse().unwrap()),
+        scheduled_for: None,
+        billing: BillingBasis::Contract,
+        instructions: String::new(),
+        template_id: None,
+    };
+    let pending = boss.pending_changes().unwrap();
+    let blank = CreateWorkOrder { symptom: " ".into(), ..call.clone() };
+    assert_eq!(boss.create_work_order(blank).unwrap_err().code, ErrorCode::InvalidInput);
+    assert_eq!(boss.pending_changes().unwrap(), pending, "a refused call queues nothing");
+    let created = boss.create_work_order(call.clone()).unwrap();
+    assert_eq!(created.status, WorkOrderStatus::Assigned);
+    let detail = boss.work_order_detail(&created.id).unwrap();
+    let respond = detail.deadlines.first().unwrap().due;
+    assert!(respond >= preview.respond_by && respond - preview.respond_by < chrono::Duration::minutes(1));
+    assert!(boss.board().unwrap().open.iter().any(|w| w.id == created.id));
+
+    // A review of an open visit is refused and queues nothing.
+    let approve = DispatchAction::Review(ReviewRequest::Approve);
+    assert_eq!(boss.dispatch(&created.id, approve).unwrap_err().code, ErrorCode::RuleViolation);
+    assert_eq!(boss.pending_changes().unwrap(), pending + 1);
+    let level = DispatchAction::Update(fieldbook_domain::UpdateWorkOrder {
+        fault_level: Some(FaultLevel::Major),
+        ..Default::default()
+    });
+    assert_eq!(boss.dispatch(&created.id, level).unwrap().fault_level, FaultLevel::Major);
+
+    boss.sync_now().await.unwrap();
+    assert_eq!(boss.pending_changes().unwrap(), 0);
+    let stored = db.work_order(created.id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!((stored.fault_level, stored.number.as_str()), (FaultLevel::Major, created.number.as_str()));
+
+    // A technician's app refuses the supervisor's screens.
+    let (tech, _tech_dir) = app_for(&base, "tech1").await;
+    assert_eq!(tech.board().unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(tech.create_work_order(call).unwrap_err().code, ErrorCode::Forbidden);
+    let cancel = DispatchAction::Cancel { reason: "x".into() };
+    assert_eq!(tech.dispatch(&created.id, cancel).unwrap_err().code, ErrorCode::Forbidden);
+}
