@@ -1,18 +1,23 @@
 // Hash routes, so the app works from any static root (Tauri's, Vite's dev server) without
 // server-side rewrites: `#/` is the work-order list, `#/wo/<id>` one work order,
 // `#/wo/<id>/visit` its visit flow, `#/sync` the sync screen, `#/enroll` first-run sign-in.
+// A supervisor's `#/` is the deadline board; `#/all` is the whole list and `#/new` a new call.
 
 export type Route =
   | { name: 'list' }
   | { name: 'work-order'; id: string }
   | { name: 'visit'; id: string }
   | { name: 'sync' }
-  | { name: 'enroll' };
+  | { name: 'enroll' }
+  | { name: 'all' }
+  | { name: 'new-work-order' };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '');
   if (path === '/sync') return { name: 'sync' };
   if (path === '/enroll') return { name: 'enroll' };
+  if (path === '/all') return { name: 'all' };
+  if (path === '/new') return { name: 'new-work-order' };
   const visit = /^\/wo\/([^/?#]+)\/visit\/?$/.exec(path);
   if (visit?.[1]) {
     try {
