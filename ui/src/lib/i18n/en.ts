@@ -372,6 +372,8 @@ export const en = {
   'detail.satisfaction_value': '{value} of 5',
 
   'report.title': 'Signed report',
+  'report.none_here': 'The signed report is on the server: fetch it to check it and export it.',
+  'report.fetch': 'Fetch from the server',
   'report.none': 'The report is made and signed on this device when the customer signs.',
   'report.version': 'Version {version}',
   'report.code': 'Check code',

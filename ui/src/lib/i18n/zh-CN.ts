@@ -371,6 +371,8 @@ export const zhCN: Messages = {
   'detail.satisfaction_value': '{value} / 5',
 
   'report.title': '签名报告',
+  'report.none_here': '已签字报告在服务器上，获取后可核验和导出。',
+  'report.fetch': '从服务器获取',
   'report.none': '客户签字时，本机生成报告并签名。',
   'report.version': '第 {version} 版',
   'report.code': '校验码',
