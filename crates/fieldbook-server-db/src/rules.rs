@@ -427,3 +427,47 @@ mod tests {
         assert_eq!(plan_push(9, &[]).unwrap(), vec![]);
     }
 }
+
+#[cfg(test)]
+mod dispatch_tests {
+    use super::*;
+
+    fn user(role: Role, supervisor: Option<UserId>) -> UserInfo {
+        UserInfo {
+            id: UserId::new(),
+            username: "u".into(),
+            name: "某人".into(),
+            staff_no: "FB-1".into(),
+            role,
+            supervisor_id: supervisor,
+            disabled: false,
+        }
+    }
+
+    fn code(result: Result<(), Outcome>) -> Option<String> {
+        match result {
+            Ok(()) => None,
+            Err(Outcome::Rejected { code, .. }) => Some(code),
+            Err(other) => panic!("a refusal is Rejected, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_a_supervisor_dispatches_and_only_within_their_team() {
+        let boss = user(Role::Supervisor, None);
+        let other_boss = user(Role::Supervisor, None);
+        let mine = user(Role::Technician, Some(boss.id));
+        let theirs = user(Role::Technician, Some(other_boss.id));
+        let mut gone = user(Role::Technician, Some(boss.id));
+        gone.disabled = true;
+        assert_eq!(code(check_dispatch(&boss, None, Some(&mine))), None, "unassigned work to my technician");
+        assert_eq!(code(check_dispatch(&boss, Some(&mine), Some(&mine))), None);
+        assert_eq!(code(check_dispatch(&boss, Some(&theirs), None)).as_deref(), Some("forbidden"));
+        assert_eq!(code(check_dispatch(&boss, Some(&mine), Some(&theirs))).as_deref(), Some("forbidden"));
+        assert_eq!(code(check_dispatch(&boss, None, Some(&gone))).as_deref(), Some("invalid_input"));
+        assert_eq!(code(check_dispatch(&boss, None, Some(&other_boss))).as_deref(), Some("invalid_input"));
+        assert_eq!(code(check_dispatch(&mine, Some(&mine), None)).as_deref(), Some("forbidden"));
+        let admin = user(Role::Admin, None);
+        assert_eq!(code(check_dispatch(&admin, None, None)).as_deref(), Some("forbidden"));
+    }
+}

@@ -400,7 +400,13 @@ async fn the_demo_import(db: &dyn Database, world: &World, counts: &dyn Fn() -> 
             assert_eq!(bundle.assignee.as_ref(), Some(tech));
         }
     }
-    assert!(pull_all(db, world.supervisor.id, 1000).await.is_empty(), "only assignees receive work orders");
+    // The supervisor's stream holds the whole team's work, each work order once.
+    let team = pull_all(db, world.supervisor.id, 1000).await;
+    let mut streamed: Vec<_> = team.iter().map(|c| bundle_of(&c.body).work_order.id).collect();
+    let mut assigned: Vec<_> = batch.work_orders.iter().filter(|w| w.assignee.is_some()).map(|w| w.id).collect();
+    streamed.sort();
+    assigned.sort();
+    assert_eq!(streamed, assigned, "the supervisor receives their team's work orders");
 
     // The same import again changes nothing.
     let before = snapshot(db, world, counts).await;
@@ -656,7 +662,8 @@ async fn push_every_kind_of_record(db: &dyn Database, world: &World, counts: &dy
     assert_eq!(response.outcomes.iter().map(|o| o.seq).collect::<Vec<_>>(), (1..=10).collect::<Vec<_>>());
     assert_eq!(outcomes(&response), vec![Outcome::Applied; 10]);
     let after_one = counts();
-    assert_eq!(growth(&before, &after_one), grew(&[("changes", 10), ("mutations", 10), ("records", 7)]));
+    // Each change reaches tech1's stream and their supervisor's.
+    assert_eq!(growth(&before, &after_one), grew(&[("changes", 20), ("mutations", 10), ("records", 7)]));
 
     let stored = db.work_order(id).await.unwrap().unwrap();
     assert_eq!(stored.status, WorkOrderStatus::Completed);
@@ -707,7 +714,8 @@ async fn push_every_kind_of_record(db: &dyn Database, world: &World, counts: &dy
     let first = db.push(tablet, tech1, &notes, at(91)).await.unwrap();
     assert_eq!(outcomes(&first), vec![Outcome::Applied; 3]);
     let after_notes = snapshot(db, world, counts).await;
-    assert_eq!(growth(&before_notes.0, &after_notes.0), grew(&[("changes", 3), ("mutations", 3), ("records", 3)]));
+    // Each note to tech1 and to their supervisor.
+    assert_eq!(growth(&before_notes.0, &after_notes.0), grew(&[("changes", 6), ("mutations", 3), ("records", 3)]));
     let retried = db.push(tablet, tech1, &notes, at(92)).await.unwrap();
     assert_eq!(retried, PushResponse { acked_through: 13, outcomes: retried.outcomes.clone() });
     assert_eq!(outcomes(&retried), vec![Outcome::AlreadyApplied; 3]);
@@ -718,7 +726,7 @@ async fn push_every_kind_of_record(db: &dyn Database, world: &World, counts: &dy
     let mixed = db.push(tablet, tech1, &overlap, at(93)).await.unwrap();
     assert_eq!(mixed.acked_through, 14);
     assert_eq!(outcomes(&mixed), [Outcome::AlreadyApplied, Outcome::AlreadyApplied, Outcome::Applied]);
-    assert_eq!(growth(&after_notes.0, &counts()), grew(&[("changes", 1), ("mutations", 1), ("records", 1)]));
+    assert_eq!(growth(&after_notes.0, &counts()), grew(&[("changes", 2), ("mutations", 1), ("records", 1)]));
 
     // The same mutation id under a new number (or from another device) is applied once.
     let repeated = Mutation { seq: 15, id: overlap[2].id, hlc: overlap[2].hlc, op: overlap[2].op.clone() };
@@ -809,8 +817,9 @@ async fn refusals_change_nothing_but_the_conflict_log(db: &dyn Database, world: 
     assert_eq!(codes, ["rule_violation", "forbidden", "not_found", "applied", "invalid_input", "invalid_input"]);
     let after = snapshot(db, world, counts).await;
     // The set-off streams the work order; so does each refusal of a change to it (the device
-    // applied the refused change locally and needs the server's version back): 1 + 4 changes.
-    assert_eq!(growth(&before.0, &after.0), grew(&[("changes", 5), ("conflicts", 5), ("mutations", 6)]));
+    // applied the refused change locally and needs the server's version back): 1 + 4 changes,
+    // each to tech1 and to their supervisor.
+    assert_eq!(growth(&before.0, &after.0), grew(&[("changes", 10), ("conflicts", 5), ("mutations", 6)]));
     assert_eq!(
         db.work_order(mine.id).await.unwrap().unwrap().status,
         WorkOrderStatus::EnRoute,
@@ -866,7 +875,8 @@ async fn supervisor_changes_reach_the_right_streams(db: &dyn Database, world: &W
     let before = counts();
     let moved = db.change_work_order(moving.id, SupervisorChange::Assign(tech2.id), at(1)).await.unwrap();
     assert_eq!((moved.assignee, moved.status), (Some(tech2.id), WorkOrderStatus::Assigned));
-    assert_eq!(growth(&before, &counts()), grew(&[("changes", 2)]));
+    // A removal to tech1; the work order to tech2 and to their (same) supervisor.
+    assert_eq!(growth(&before, &counts()), grew(&[("changes", 3)]));
     assert_eq!(*last_change(&pull_all(db, tech1.id, 1000).await), ChangeBody::Removed { work_order_id: moving.id });
     let bundle = bundle_of(last_change(&pull_all(db, tech2.id, 1000).await)).clone();
     assert_eq!(bundle.work_order, moved);
@@ -874,11 +884,12 @@ async fn supervisor_changes_reach_the_right_streams(db: &dyn Database, world: &W
     let late =
         db.push(tablet1, tech1, &numbered(1, vec![note(moving.id, tech1.id, "离线时写的")]), at(2)).await.unwrap();
     assert_eq!(rejected_code(&late.outcomes[0].outcome), "forbidden");
-    // Assigning an unassigned work order removes it from nobody.
+    // Assigning an unassigned work order (which every supervisor received) removes it from no
+    // one who still receives it: it goes to tech1 and their supervisor.
     let fresh = db.create_work_order(new_work_order(world, 31, None)).await.unwrap();
     let before = counts();
     db.change_work_order(fresh.id, SupervisorChange::Assign(tech1.id), at(3)).await.unwrap();
-    assert_eq!(growth(&before, &counts()), grew(&[("changes", 1)]));
+    assert_eq!(growth(&before, &counts()), grew(&[("changes", 2)]));
     assert!(matches!(
         db.change_work_order(fresh.id, SupervisorChange::Assign(UserId::new()), at(3)).await,
         Err(DbError::NotFound { what: "user", .. })
@@ -917,8 +928,9 @@ async fn supervisor_changes_reach_the_right_streams(db: &dyn Database, world: &W
     let response = db.push(tablet2, tech2, &answer_late, at(8)).await.unwrap();
     assert_eq!(rejected_code(&response.outcomes[0].outcome), "visit_locked");
     let after = snapshot(db, world, counts).await;
-    // The refusal streams the cancelled work order back to the device that tried.
-    assert_eq!(growth(&before.0, &after.0), grew(&[("changes", 1), ("conflicts", 1), ("mutations", 1)]));
+    // The refusal streams the cancelled work order back to the device that tried (and, as every
+    // change of it, to the supervisor).
+    assert_eq!(growth(&before.0, &after.0), grew(&[("changes", 2), ("conflicts", 1), ("mutations", 1)]));
     assert!(
         bundle_of(last_change(&pull_all(db, tech2.id, 1000).await)).work_order == cancelled,
         "the refusal sent the cancelled work order back to tech2"
@@ -1158,8 +1170,12 @@ async fn the_demo_import_streams_each_technician_their_work_all_or_nothing() {
     let counts = f.counter();
     let imported = counts();
     assert_eq!(count(&imported, "work_orders"), 60);
-    assert_eq!(count(&imported, "changes"), 60, "one bundle per assigned work order");
-    assert_eq!(count(&imported, "streams"), 3);
+    assert_eq!(
+        count(&imported, "changes"),
+        120,
+        "one bundle per assigned work order, to its technician and supervisor"
+    );
+    assert_eq!(count(&imported, "streams"), 4);
     the_demo_import(f.db(), &world, &counts).await;
 }
 
@@ -1279,6 +1295,49 @@ async fn pushes_of_500_mutations_ingest_quickly() {
         assert!(response.outcomes.iter().all(|o| o.outcome == Outcome::Applied));
     }
     let took = start.elapsed();
-    assert_eq!(growth(&before, &f.counter()()), grew(&[("changes", 5000), ("mutations", 5000), ("records", 5000)]));
+    // Each record reaches the technician's stream and their supervisor's.
+    assert_eq!(growth(&before, &f.counter()()), grew(&[("changes", 10000), ("mutations", 5000), ("records", 5000)]));
     println!("ingest: 5000 mutations in {:.3} s = {:.0}/s", took.as_secs_f64(), 5000.0 / took.as_secs_f64());
+}
+
+/// A database from before protocol 5 held no supervisor streams; migration V5 streams every
+/// work order and its records to the supervisor once, as if they had been streamed all along.
+#[tokio::test]
+async fn an_older_database_streams_the_team_to_its_supervisor_on_upgrade() {
+    let f = Fixture::new();
+    let world = setup(f.db()).await;
+    let visit = world.demo.batch.work_orders.iter().find(|w| w.assignee.is_some()).unwrap().id;
+    let tech = world.demo.batch.work_orders.iter().find(|w| w.id == visit).unwrap().assignee.unwrap();
+    let index = world.techs.iter().position(|t| t.id == tech).unwrap();
+    let (tech, tablet) = (&world.techs[index], &world.tablets[index]);
+    let notes = numbered(1, vec![note(visit, tech.id, "升级前的记录")]);
+    f.db.push(tablet, tech, &notes, at(5)).await.unwrap();
+    let streamed = |changes: Vec<Change>| {
+        let mut seen: Vec<String> = changes
+            .iter()
+            .map(|c| match &c.body {
+                ChangeBody::WorkOrder { bundle } => format!("work order {}", bundle.work_order.id),
+                ChangeBody::Record { op } => format!("record of {}", op.work_order_id()),
+                ChangeBody::Removed { work_order_id } => format!("removed {work_order_id}"),
+            })
+            .collect();
+        seen.sort();
+        seen
+    };
+    let expected = streamed(pull_all(f.db(), world.supervisor.id, 1000).await);
+    assert!(expected.contains(&format!("record of {visit}")));
+    let path = f.path.clone();
+    drop(f.db);
+    {
+        // The database as protocol 4 left it: no supervisor stream, schema version 4.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let supervisor = world.supervisor.id.to_string();
+        conn.execute("DELETE FROM changes WHERE user_id = ?1", [&supervisor]).unwrap();
+        conn.execute("DELETE FROM streams WHERE user_id = ?1", [&supervisor]).unwrap();
+        conn.pragma_update(None, "user_version", 4).unwrap();
+    }
+    let db = SqliteDatabase::open(&path).unwrap();
+    assert_eq!(streamed(pull_all(&db, world.supervisor.id, 1000).await), expected);
+    let tech_stream = pull_all(&db, tech.id, 1000).await;
+    assert!(tech_stream.iter().all(|c| !matches!(&c.body, ChangeBody::Removed { .. })), "technicians are untouched");
 }

@@ -86,7 +86,8 @@ pub fn authorize(actor: &Actor, action: Action<'_>) -> Result<(), ApiError> {
         Action::PullOwnStream | Action::ReadCatalog => true,
         Action::ReadBlob { work_orders } => work_orders.iter().any(|(w, a)| may_read(actor, w, a.as_ref())),
         Action::ResolveConflict { technician } => match role {
-            Supervisor => technician.is_some_and(|t| in_team(actor, Some(t))),
+            // Their team's conflicts, and their own refused dispatch steps.
+            Supervisor => technician.is_some_and(|t| t.id == actor.user.id || in_team(actor, Some(t))),
             Admin => true,
             Technician => false,
         },

@@ -522,8 +522,11 @@ fn rows() -> Vec<Row> {
             allowed: &[TeamSupervisor, Admin],
             call: |w, who| {
                 Box::pin(async move {
+                    // A conflict of tech1's, whom the team's supervisor supervises.
                     let (_, all) = w.client(Admin).get("/v1/conflicts").await;
-                    let id = all[0]["id"].as_i64().expect("the world holds a conflict");
+                    let tech1 = w.tech1.to_string();
+                    let of_tech1 = all.as_array().unwrap().iter().find(|c| c["user_id"] == tech1.as_str());
+                    let id = of_tech1.and_then(|c| c["id"].as_i64()).expect("the world holds a conflict of tech1's");
                     send(w, who, Method::POST, format!("/v1/conflicts/{id}/resolve"), Some(json!({}))).await
                 })
             },

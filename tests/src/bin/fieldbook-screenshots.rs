@@ -7,6 +7,11 @@
 //! check and an out-of-range reading, a fault record, a part), another is completed and
 //! locked, and one change was refused by the server (a conflict). The screens are then
 //! visited as a technician would; the customer's signature is drawn with pointer actions.
+//!
+//! Then a supervisor's device, signed in to a real server (in this process, on a loopback
+//! port, with the demo data): the deadline board, a call being recorded with its deadlines,
+//! and the dispatch and review panels. `fieldbook-screenshots <dir> supervisor` takes only
+//! these.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +39,91 @@ async fn main() -> Result<(), Error> {
         .map(PathBuf::from)
         .unwrap_or_else(|| fieldbook_tests::workspace_root().join("docs/screenshots"));
     std::fs::create_dir_all(&out)?;
+    let only_supervisor = std::env::args().nth(2).as_deref() == Some("supervisor");
+    if !only_supervisor {
+        shoot_technician(&out).await?;
+    }
+    shoot_supervisor(&out).await?;
+    println!("screenshots written to {}", out.display());
+    Ok(())
+}
+
+/// The supervisor's screens, from a device signed in to a real server with the demo data.
+async fn shoot_supervisor(out: &Path) -> Result<(), Error> {
+    use fieldbook_server_db::Database;
+    const PASSWORD: &str = "screenshots-password";
+    let dir = tempfile::tempdir()?;
+    let db = Arc::new(fieldbook_server_sqlite::SqliteDatabase::open(dir.path().join("server.sqlite"))?);
+    fieldbook_server::demo::load(db.as_ref(), 60, PASSWORD, chrono::Utc::now()).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let state = fieldbook_server::AppState::new(
+        db.clone(),
+        Arc::new(fieldbook_server::SystemClock),
+        fieldbook_server::Config::default(),
+    );
+    tokio::spawn(fieldbook_server::serve(listener, state, std::future::pending()));
+    let mut env = COMPOSITED.to_vec();
+    env.extend([
+        ("FIELDBOOK_SERVER", base.as_str()),
+        ("FIELDBOOK_USERNAME", "supervisor"),
+        ("FIELDBOOK_PASSWORD", PASSWORD),
+    ]);
+    let session = Session::start_with_env(&dir.path().join("device"), &env).await?;
+    session.wait_for_within("[data-testid=board] [data-testid=board-row]", Duration::from_secs(60)).await?;
+    let filter = fieldbook_protocol::WorkOrderFilter::default();
+    let all = db.work_orders(&filter, None).await?;
+    let assigned = all.iter().find(|w| w.status == WorkOrderStatus::Assigned).ok_or("no assigned work order")?.id;
+    let completed = all.iter().find(|w| w.status == WorkOrderStatus::Completed).map(|w| w.id);
+    for (locale, lang_button) in LOCALES {
+        switch_language(&session, lang_button).await?;
+        for (orientation, width, height) in SIZES {
+            let suffix = format!("{orientation}-{locale}");
+            session.client.set_window_size(width, height).await?;
+            go(&session, "#/").await?;
+            session.wait_for("[data-testid=board-row]").await?;
+            settle().await;
+            save(&session, out, &format!("supervisor-board-{suffix}.png")).await?;
+            go(&session, "#/new").await?;
+            let customer = session
+                .eval(
+                    "return [...document.querySelectorAll('[data-testid=call-customer] option')].map(o => o.value).filter(v => v)[0]",
+                )
+                .await?;
+            choose(&session, "[data-testid=call-customer]", customer.as_str().ok_or("no customer")?).await?;
+            session.click("[data-testid=call-level-critical]").await?;
+            session.wait_for("[data-testid=call-deadline-arrive]").await?;
+            settle().await;
+            save(&session, out, &format!("supervisor-call-{suffix}.png")).await?;
+            go(&session, &format!("#/wo/{assigned}")).await?;
+            session.wait_for("[data-testid=dispatch-panel]").await?;
+            settle().await;
+            save(&session, out, &format!("supervisor-dispatch-{suffix}.png")).await?;
+            if let Some(completed) = completed {
+                go(&session, &format!("#/wo/{completed}")).await?;
+                session.wait_for("[data-testid=dispatch-review]").await?;
+                settle().await;
+                save(&session, out, &format!("supervisor-review-{suffix}.png")).await?;
+            }
+        }
+    }
+    session.stop().await;
+    Ok(())
+}
+
+/// Chooses `value` in the `<select>` matching `css`.
+async fn choose(session: &Session, css: &str, value: &str) -> Result<(), Error> {
+    session.wait_for(&format!("{css} option[value=\"{value}\"]")).await?;
+    let script = format!(
+        "const s = document.querySelector({css:?}); s.value = {value:?}; s.dispatchEvent(new Event('change', {{bubbles: true}})); return null;"
+    );
+    session.eval(&script).await?;
+    Ok(())
+}
+
+/// The technician's screens, offline on demo data.
+async fn shoot_technician(out: &Path) -> Result<(), Error> {
+    let out = out.to_path_buf();
 
     // --- First run: an empty device opens on the sign-in screen. ---
     let empty = tempfile::tempdir()?;
@@ -62,7 +152,6 @@ async fn main() -> Result<(), Error> {
         }
     }
     session.stop().await;
-    println!("screenshots written to {}", out.display());
     Ok(())
 }
 
