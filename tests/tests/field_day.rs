@@ -663,6 +663,7 @@ async fn server_holds_the_visit_once(db_path: &Path, done: &Done) -> Result<(), 
             MutationOp::CorrectiveRequest(c) => correctives.push(c.clone()),
             MutationOp::Status(_) => {}
             MutationOp::Report(_) => panic!("a signed report goes to the ledger, never into a change stream"),
+            MutationOp::Dispatch(_) => panic!("a dispatch step reaches devices as the work order, never as a record"),
         }
     }
     // One signed report in the ledger: the visit as signed, every answer in it.
