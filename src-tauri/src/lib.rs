@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use fieldbook_app::{
-    App, AppError, Board, DispatchOptions, ErrorCode, ExportedReport, Locale, PartOption, ReportVersion, Settings,
-    SignOffInput, SyncOverview, SyncStatus, SystemClock, WorkOrderDetail, WorkOrderList, WorkOrderQuery,
+    App, AppError, Board, DeviceView, DispatchOptions, ErrorCode, ExportedReport, Locale, PartOption, ReportVersion,
+    Settings, SignOffInput, SyncOverview, SyncStatus, SystemClock, WorkOrderDetail, WorkOrderList, WorkOrderQuery,
     WorkOrderSummary,
 };
 use fieldbook_domain::{
@@ -236,6 +236,16 @@ fn dispatch(app: Shared<'_>, work_order_id: String, action: DispatchAction) -> R
     app.dispatch(&work_order_id, action)
 }
 
+#[tauri::command]
+async fn team_devices(app: Shared<'_>) -> Result<Vec<DeviceView>, AppError> {
+    app.team_devices().await
+}
+
+#[tauri::command]
+async fn revoke_device(app: Shared<'_>, id: String) -> Result<Vec<DeviceView>, AppError> {
+    app.revoke_device(&id).await
+}
+
 /// Opens an exported report in the system's PDF viewer (only files in the export folder).
 #[tauri::command(async)]
 fn open_report(handle: tauri::AppHandle, path: String) -> Result<(), AppError> {
@@ -348,7 +358,9 @@ pub fn run() {
             dispatch_options,
             preview_deadlines,
             create_work_order,
-            dispatch
+            dispatch,
+            team_devices,
+            revoke_device
         ])
         .run(tauri::generate_context!())
         .expect("the Fieldbook window could not start");

@@ -25,7 +25,7 @@ use fieldbook_store::{ListQuery, NewAnswer, Store};
 pub use dto::*;
 pub use error::{AppError, ErrorCode};
 pub use reports::{ExportedReport, ReportVersion, ServerCheck};
-pub use supervisor::{Board, Choice, DispatchOptions, Workload};
+pub use supervisor::{Board, Choice, DeviceView, DispatchOptions, Workload};
 pub use sync::{SyncState, SyncStatus};
 
 /// The wall clock, for the running app. Tests pass a [`fieldbook_domain::FixedClock`].

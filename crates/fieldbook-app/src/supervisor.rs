@@ -59,6 +59,26 @@ pub struct Choice {
     pub parent: Option<String>,
 }
 
+/// A device of the team, as the server knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DeviceView {
+    pub id: String,
+    pub user_name: String,
+    pub name: String,
+    pub enrolled_at: DateTime<Utc>,
+    pub last_sync_at: Option<DateTime<Utc>>,
+    /// How many changes the server has received from it.
+    #[ts(type = "number")]
+    pub changes_received: u64,
+    /// Its changes the server refused that no one has marked as dealt with yet.
+    #[ts(type = "number")]
+    pub unresolved_conflicts: u64,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// This device itself.
+    pub this_device: bool,
+}
+
 const OPEN: [WorkOrderStatus; 5] = [
     WorkOrderStatus::New,
     WorkOrderStatus::Assigned,
@@ -177,6 +197,53 @@ impl App {
         }
         let id = parse_id(work_order_id)?;
         self.step(Dispatch { work_order_id: id, at: self.clock.now(), action })
+    }
+
+    /// The team's devices with their last sync, from the server (online only: revoking a
+    /// lost device must take effect on the server at once).
+    pub async fn team_devices(&self) -> Result<Vec<DeviceView>, AppError> {
+        self.supervising()?;
+        let client = self.client()?.ok_or_else(|| AppError::new(ErrorCode::NotSignedIn, "sign in first"))?;
+        let this = self.store().setting("sync.device_id")?;
+        let mut devices = client.devices().await.map_err(crate::sync::sync_error)?;
+        devices.sort_by(|a, b| {
+            (a.revoked_at.is_some(), &a.user_name, &a.name).cmp(&(b.revoked_at.is_some(), &b.user_name, &b.name))
+        });
+        Ok(devices
+            .into_iter()
+            .map(|d| DeviceView {
+                this_device: this.as_deref() == Some(d.id.as_str()),
+                id: d.id,
+                user_name: d.user_name,
+                name: d.name,
+                enrolled_at: d.enrolled_at,
+                last_sync_at: d.last_sync_at,
+                changes_received: d.last_seq,
+                unresolved_conflicts: d.unresolved_conflicts,
+                revoked_at: d.revoked_at,
+            })
+            .collect())
+    }
+
+    /// Revokes a lost device of the team; returns the devices as they now stand.
+    pub async fn revoke_device(&self, id: &str) -> Result<Vec<DeviceView>, AppError> {
+        self.supervising()?;
+        let id = fieldbook_domain::text::required_text("device id", id, 64)?;
+        if self.store().setting("sync.device_id")?.as_deref() == Some(id.as_str()) {
+            return Err(AppError::new(ErrorCode::InvalidInput, "this is the device you are using; sign out instead"));
+        }
+        let client = self.client()?.ok_or_else(|| AppError::new(ErrorCode::NotSignedIn, "sign in first"))?;
+        match client.revoke_device(&id).await {
+            Ok(_) => {}
+            Err(fieldbook_sync::SyncError::Server { status: 403, message, .. }) => {
+                return Err(AppError::new(ErrorCode::Forbidden, message));
+            }
+            Err(fieldbook_sync::SyncError::Server { status: 404, message, .. }) => {
+                return Err(AppError::new(ErrorCode::NotFound, message));
+            }
+            Err(err) => return Err(crate::sync::sync_error(err)),
+        }
+        self.team_devices().await
     }
 
     fn step(&self, step: Dispatch) -> Result<WorkOrderSummary, AppError> {

@@ -270,7 +270,7 @@ impl App {
     }
 }
 
-fn sync_error(err: SyncError) -> AppError {
+pub(crate) fn sync_error(err: SyncError) -> AppError {
     let code = match err {
         SyncError::Store(_) | SyncError::Corrupt(_) => ErrorCode::Storage,
         SyncError::Unauthorized(_) => ErrorCode::NotSignedIn,

@@ -114,4 +114,17 @@ async fn a_supervisor_sees_the_board_records_a_call_and_dispatches_while_a_techn
     assert_eq!(tech.create_work_order(call).unwrap_err().code, ErrorCode::Forbidden);
     let cancel = DispatchAction::Cancel { reason: "x".into() };
     assert_eq!(tech.dispatch(&created.id, cancel).unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(tech.team_devices().await.unwrap_err().code, ErrorCode::Forbidden);
+
+    // The team's devices: the technician's tablet is listed with its sync, and a lost one is
+    // revoked: it cannot sync any more. The supervisor's own device cannot be revoked here.
+    let devices = boss.team_devices().await.unwrap();
+    let own = devices.iter().find(|d| d.this_device).expect("the supervisor's device is listed");
+    assert_eq!(boss.revoke_device(&own.id.clone()).await.unwrap_err().code, ErrorCode::InvalidInput);
+    let tablet = devices.iter().find(|d| d.user_name == "张伟" && !d.this_device).expect("tech1's tablet");
+    assert!(tablet.last_sync_at.is_some() && tablet.revoked_at.is_none());
+    let after = boss.revoke_device(&tablet.id.clone()).await.unwrap();
+    assert!(after.iter().find(|d| d.id == tablet.id).unwrap().revoked_at.is_some());
+    assert_eq!(tech.sync_now().await.unwrap_err().code, ErrorCode::NotSignedIn, "a revoked tablet is signed out");
+    assert_eq!(boss.revoke_device("no-such-device").await.unwrap_err().code, ErrorCode::Forbidden);
 }

@@ -439,6 +439,9 @@ pub struct DeviceInfo {
     /// The last mutation sequence number stored from this device.
     pub last_seq: u64,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Changes from this device the server refused that no one has marked as dealt with.
+    #[serde(default)]
+    pub unresolved_conflicts: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

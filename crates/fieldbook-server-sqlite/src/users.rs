@@ -123,6 +123,7 @@ fn device_info(row: DeviceRow) -> DbResult<DeviceInfo> {
         last_sync_at: opt_millis(last_sync_at)?,
         last_seq: uint(last_seq)?,
         revoked_at: opt_millis(revoked_at)?,
+        unresolved_conflicts: 0,
     })
 }
 
@@ -174,7 +175,18 @@ pub(crate) fn device_by_token(conn: &Connection, token_hash: &str) -> DbResult<O
 pub(crate) fn devices(conn: &Connection) -> DbResult<Vec<DeviceInfo>> {
     let mut stmt = conn.prepare(&format!("{DEVICE_SELECT} ORDER BY d.enrolled_at, d.id")).db()?;
     let rows = stmt.query_map([], device_row).db()?.collect::<rusqlite::Result<Vec<_>>>().db()?;
-    rows.into_iter().map(device_info).collect()
+    let mut devices = rows.into_iter().map(device_info).collect::<DbResult<Vec<_>>>()?;
+    let mut open =
+        conn.prepare("SELECT device_id, COUNT(*) FROM conflicts WHERE resolved_at IS NULL GROUP BY device_id").db()?;
+    let counts = open
+        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+        .db()?
+        .collect::<rusqlite::Result<std::collections::HashMap<_, _>>>()
+        .db()?;
+    for device in &mut devices {
+        device.unresolved_conflicts = counts.get(&device.id).map_or(Ok(0), |n| uint(*n))?;
+    }
+    Ok(devices)
 }
 
 /// Revokes a device; revoking it again keeps the first time.

@@ -45,6 +45,10 @@ pub enum Action<'a> {
     ReadCatalog,
     EditCatalog,
     ReadDevices,
+    /// Revoke a lost device of `owner`.
+    RevokeDevice {
+        owner: Option<&'a UserInfo>,
+    },
     ManageDevices,
     ReadUsers,
     ManageUsers,
@@ -93,6 +97,12 @@ pub fn authorize(actor: &Actor, action: Action<'_>) -> Result<(), ApiError> {
         },
         Action::EditCatalog | Action::ReadDevices => matches!(role, Supervisor | Admin),
         Action::ReadUsers => matches!(role, Supervisor | Admin),
+        // A supervisor revokes their technicians' lost devices; an admin any.
+        Action::RevokeDevice { owner } => match role {
+            Supervisor => owner.is_some_and(|o| in_team(actor, Some(o))),
+            Admin => true,
+            Technician => false,
+        },
         Action::ManageDevices | Action::ManageUsers => role == Admin,
     };
     if allowed {

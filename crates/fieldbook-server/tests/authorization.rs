@@ -538,7 +538,8 @@ fn rows() -> Vec<Row> {
         },
         Row {
             endpoint: "POST /v1/devices/{id}/revoke",
-            allowed: &[Admin],
+            // tech3's lost tablet: their supervisor or an admin.
+            allowed: &[TeamSupervisor, Admin],
             call: |w, who| {
                 Box::pin(async move {
                     let victim = w.server.client("tech3").await;
@@ -649,4 +650,14 @@ async fn listings_show_each_role_only_its_own_scope() {
         other.as_array().unwrap().iter().all(|w| w["assignee"].is_null()),
         "another team's supervisor sees only unassigned work"
     );
+    // Devices likewise: a supervisor sees their team's and their own, an admin every one.
+    let tech1 = world.tech1.to_string();
+    let (_, all) = world.client(Who::Admin).get("/v1/devices").await;
+    let (_, team) = world.client(Who::TeamSupervisor).get("/v1/devices").await;
+    let (_, other) = world.client(Who::OtherSupervisor).get("/v1/devices").await;
+    let holds_tech1 =
+        |list: &serde_json::Value| list.as_array().unwrap().iter().any(|d| d["user_id"] == tech1.as_str());
+    assert!(holds_tech1(&all) && holds_tech1(&team) && !holds_tech1(&other));
+    let other_id = world.client(Who::OtherSupervisor).user.id.to_string();
+    assert!(other.as_array().unwrap().iter().all(|d| d["user_id"] == other_id.as_str()), "{other}");
 }

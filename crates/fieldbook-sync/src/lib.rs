@@ -173,6 +173,25 @@ impl SyncClient {
         .await
     }
 
+    /// The devices the caller may see (a supervisor's team's), with their last sync.
+    pub async fn devices(&self) -> Result<Vec<fieldbook_protocol::DeviceInfo>, SyncError> {
+        answer(
+            self.request(reqwest::Method::GET, "/v1/devices")
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await
+                .map_err(offline)?,
+        )
+        .await
+    }
+
+    /// Revokes a lost device: its token stops working at once.
+    pub async fn revoke_device(&self, id: &str) -> Result<fieldbook_protocol::DeviceInfo, SyncError> {
+        let path = format!("/v1/devices/{id}/revoke");
+        let request = self.request(reqwest::Method::POST, &path).json(&serde_json::json!({}));
+        answer(request.timeout(Duration::from_secs(10)).send().await.map_err(offline)?).await
+    }
+
     /// What a supervisor dispatches to: customers, sites, equipment, policies, checklists and
     /// the team's technicians.
     pub async fn dispatch_reference(&self) -> Result<fieldbook_protocol::ReferenceData, SyncError> {

@@ -9,8 +9,8 @@
 //! visited as a technician would; the customer's signature is drawn with pointer actions.
 //!
 //! Then a supervisor's device, signed in to a real server (in this process, on a loopback
-//! port, with the demo data): the deadline board, a call being recorded with its deadlines,
-//! and the dispatch and review panels. `fieldbook-screenshots <dir> supervisor` takes only
+//! port, with the demo data): the deadline board, the team's devices, a call being recorded
+//! with its deadlines, and the dispatch and review panels. `fieldbook-screenshots <dir> supervisor` takes only
 //! these.
 
 use std::path::{Path, PathBuf};
@@ -63,6 +63,17 @@ async fn shoot_supervisor(out: &Path) -> Result<(), Error> {
         fieldbook_server::Config::default(),
     );
     tokio::spawn(fieldbook_server::serve(listener, state, std::future::pending()));
+    // The team's tablets, for the devices screen; one synced and one lost and revoked.
+    for (username, tablet) in [("tech1", "张伟的平板 · Galaxy Tab A8"), ("tech2", "李娜的平板 · MatePad SE")]
+    {
+        let key = fieldbook_domain::evidence::DeviceKey::generate().public_key();
+        let (client, enrolled) = fieldbook_sync::SyncClient::enroll(&base, username, PASSWORD, tablet, &key).await?;
+        if username == "tech1" {
+            client.pull(0, 10).await?;
+        } else {
+            db.revoke_device(&enrolled.device_id, chrono::Utc::now()).await?;
+        }
+    }
     let mut env = COMPOSITED.to_vec();
     env.extend([
         ("FIELDBOOK_SERVER", base.as_str()),
@@ -84,6 +95,10 @@ async fn shoot_supervisor(out: &Path) -> Result<(), Error> {
             session.wait_for("[data-testid=board-row]").await?;
             settle().await;
             save(&session, out, &format!("supervisor-board-{suffix}.png")).await?;
+            go(&session, "#/devices").await?;
+            session.wait_for("[data-testid=device-row]").await?;
+            settle().await;
+            save(&session, out, &format!("supervisor-devices-{suffix}.png")).await?;
             go(&session, "#/new").await?;
             let customer = session
                 .eval(

@@ -7,6 +7,7 @@ import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type { Board } from '$lib/bindings/Board';
 import type { CreateWorkOrder } from '$lib/bindings/CreateWorkOrder';
 import type { Deadlines } from '$lib/bindings/Deadlines';
+import type { DeviceView } from '$lib/bindings/DeviceView';
 import type { DispatchAction } from '$lib/bindings/DispatchAction';
 import type { DispatchOptions } from '$lib/bindings/DispatchOptions';
 import type { ExportedReport } from '$lib/bindings/ExportedReport';
@@ -271,6 +272,16 @@ export function createWorkOrder(call_: CreateWorkOrder): Promise<WorkOrderSummar
 /** A supervisor's step on a work order: assign, update, cancel, approve or return. */
 export function dispatch(workOrderId: string, action: DispatchAction): Promise<WorkOrderSummary> {
   return call<WorkOrderSummary>('dispatch', { workOrderId, action });
+}
+
+/** The team's devices with their last sync, from the server. */
+export function teamDevices(): Promise<DeviceView[]> {
+  return call<DeviceView[]>('team_devices', {});
+}
+
+/** Revokes a lost device at once; returns the devices as they now stand. */
+export function revokeDevice(id: string): Promise<DeviceView[]> {
+  return call<DeviceView[]>('revoke_device', { id });
 }
 
 /** Opens an exported report in the system's PDF viewer. */

@@ -1,7 +1,8 @@
 // Hash routes, so the app works from any static root (Tauri's, Vite's dev server) without
 // server-side rewrites: `#/` is the work-order list, `#/wo/<id>` one work order,
 // `#/wo/<id>/visit` its visit flow, `#/sync` the sync screen, `#/enroll` first-run sign-in.
-// A supervisor's `#/` is the deadline board; `#/all` is the whole list and `#/new` a new call.
+// A supervisor's `#/` is the deadline board; `#/all` is the whole list, `#/new` a new call and
+// `#/devices` the team's devices.
 
 export type Route =
   | { name: 'list' }
@@ -10,7 +11,8 @@ export type Route =
   | { name: 'sync' }
   | { name: 'enroll' }
   | { name: 'all' }
-  | { name: 'new-work-order' };
+  | { name: 'new-work-order' }
+  | { name: 'devices' };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '');
@@ -18,6 +20,7 @@ export function parseRoute(hash: string): Route {
   if (path === '/enroll') return { name: 'enroll' };
   if (path === '/all') return { name: 'all' };
   if (path === '/new') return { name: 'new-work-order' };
+  if (path === '/devices') return { name: 'devices' };
   const visit = /^\/wo\/([^/?#]+)\/visit\/?$/.exec(path);
   if (visit?.[1]) {
     try {

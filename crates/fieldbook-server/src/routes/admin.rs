@@ -9,7 +9,7 @@ use fieldbook_server_db::UserRecord;
 
 use crate::AppState;
 use crate::auth::{self, Actor};
-use crate::authz::{Action, authorize};
+use crate::authz::{Action, Scope, authorize, work_order_scope};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, parse_id};
 
@@ -110,14 +110,22 @@ pub async fn enable_user(
     Ok(Json(state.db.set_user_disabled(id, false).await?))
 }
 
-/// Every enrolled device with its last sync and last stored mutation.
+/// Enrolled devices with their last sync, last stored change and unresolved conflicts: a
+/// supervisor's team's and their own, every one for an admin.
 #[utoipa::path(get, path = "/v1/devices", responses((status = 200, body = Vec<DeviceInfo>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn devices(State(state): State<AppState>, actor: Actor) -> ApiResult<Json<Vec<DeviceInfo>>> {
     authorize(&actor, Action::ReadDevices)?;
-    Ok(Json(state.db.devices().await?))
+    let mut devices = state.db.devices().await?;
+    if let Scope::Team(me) = work_order_scope(&actor) {
+        let team: Vec<UserId> =
+            state.db.users().await?.into_iter().filter(|u| u.supervisor_id == Some(me)).map(|u| u.id).collect();
+        devices.retain(|d| d.user_id == me || team.contains(&d.user_id));
+    }
+    Ok(Json(devices))
 }
 
-/// Revokes a device (a lost tablet): its token stops working at once.
+/// Revokes a device (a lost tablet): its token stops working at once. An admin revokes any; a
+/// supervisor their technicians'.
 #[utoipa::path(post, path = "/v1/devices/{id}/revoke", params(("id" = String, Path)), responses(
     (status = 200, body = DeviceInfo),
     (status = 400, body = ErrorBody),
@@ -130,7 +138,15 @@ pub async fn revoke_device(
     actor: Actor,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<DeviceInfo>> {
-    authorize(&actor, Action::ManageDevices)?;
     let id = text::required_text("device id", &id, 64)?;
+    let device = state.db.devices().await?.into_iter().find(|d| d.id == id);
+    let owner = match &device {
+        Some(d) => state.db.user(d.user_id).await?,
+        None => None,
+    };
+    authorize(&actor, Action::RevokeDevice { owner: owner.as_ref() })?;
+    if device.is_none() {
+        return Err(ApiError::not_found(format!("no device {id}")));
+    }
     Ok(Json(state.db.revoke_device(&id, state.clock.now()).await?))
 }
