@@ -6,6 +6,7 @@
 
 pub mod dto;
 mod error;
+pub mod monthly;
 mod records;
 mod reports;
 pub mod supervisor;
@@ -24,6 +25,7 @@ use fieldbook_store::{ListQuery, NewAnswer, Store};
 
 pub use dto::*;
 pub use error::{AppError, ErrorCode};
+pub use monthly::{ChartSet, ExportFormat, ExportedFile, MonthlyView};
 pub use reports::{ExportedReport, ReportVersion, ServerCheck};
 pub use supervisor::{Board, Choice, DeviceView, DispatchOptions, Workload};
 pub use sync::{SyncState, SyncStatus};

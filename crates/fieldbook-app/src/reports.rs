@@ -65,7 +65,7 @@ pub struct ExportedReport {
 }
 
 /// The report fonts, loaded once (about 60 ms) on the first export.
-fn fonts() -> Result<&'static Fonts, AppError> {
+pub(crate) fn fonts() -> Result<&'static Fonts, AppError> {
     static FONTS: OnceLock<Fonts> = OnceLock::new();
     if let Some(fonts) = FONTS.get() {
         return Ok(fonts);
@@ -213,23 +213,29 @@ impl App {
         });
         let pdf = fieldbook_report::render(fonts()?, fieldbook_report::DEFAULT_TEMPLATE, &data, &images)
             .map_err(|e| AppError::new(ErrorCode::Storage, e.to_string()))?;
-        let storage = |e: std::io::Error| {
-            AppError::new(ErrorCode::Storage, format!("the report could not be written to {}: {e}", dir.display()))
-        };
-        std::fs::create_dir_all(dir).map_err(storage)?;
         let code = short_code(&report.hash);
         let name =
             format!("{}-v{}-{}-{}.pdf", visit.work_order.number, visit.work_order.visit_version, code, locale.as_str());
-        let path = dir.join(name);
-        // Written beside and renamed, so a crash never leaves half a PDF under the final name.
-        let partial = path.with_extension("pdf.partial");
-        {
-            use std::io::Write;
-            let mut file = std::fs::File::create(&partial).map_err(storage)?;
-            file.write_all(&pdf).map_err(storage)?;
-            file.sync_all().map_err(storage)?;
-        }
-        std::fs::rename(&partial, &path).map_err(storage)?;
+        let path = write_export(dir, &name, &pdf)?;
         Ok(ExportedReport { path: path.display().to_string(), bytes: pdf.len() as u64, code })
     }
+}
+
+/// Writes an exported file into `dir` (made if missing) under `name`: written beside and
+/// renamed, so a crash never leaves half a file under the final name.
+pub(crate) fn write_export(dir: &Path, name: &str, bytes: &[u8]) -> Result<std::path::PathBuf, AppError> {
+    let storage = |e: std::io::Error| {
+        AppError::new(ErrorCode::Storage, format!("{name} could not be written to {}: {e}", dir.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(storage)?;
+    let path = dir.join(name);
+    let partial = dir.join(format!("{name}.partial"));
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&partial).map_err(storage)?;
+        file.write_all(bytes).map_err(storage)?;
+        file.sync_all().map_err(storage)?;
+    }
+    std::fs::rename(&partial, &path).map_err(storage)?;
+    Ok(path)
 }

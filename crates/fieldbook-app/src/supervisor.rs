@@ -93,7 +93,7 @@ impl App {
         Ok(self.store().setting("user_role")?.and_then(|r| r.parse().ok()))
     }
 
-    fn supervising(&self) -> Result<(), AppError> {
+    pub(crate) fn supervising(&self) -> Result<(), AppError> {
         match self.role()? {
             Some(Role::Supervisor | Role::Admin) => Ok(()),
             Some(Role::Technician) => {

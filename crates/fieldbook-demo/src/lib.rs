@@ -3,6 +3,8 @@
 //! orders of every kind, fault level and status. Generation is deterministic for a seed, so
 //! tests and benchmarks see the same data every run.
 
+pub mod month;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use fieldbook_domain::{
     Answer, Asset, AssetId, BillingBasis, BlobId, CheckOutcome, ChecklistTemplate, Contact, Customer, CustomerId,

@@ -18,6 +18,8 @@ pub enum InvalidInput {
     QuantityNotPositive(i64),
     #[error("satisfaction must be a whole number from 1 to 5 (got {0})")]
     SatisfactionOutOfRange(i64),
+    #[error("'{0}' is not a month; write it as year-month, e.g. 2026-11")]
+    Month(String),
     #[error("the price of a paid part must be zero or more (got {0})")]
     NegativePrice(i64),
     #[error("{field} must be a number (got {value})")]

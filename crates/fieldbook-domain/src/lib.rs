@@ -10,6 +10,7 @@ pub mod error;
 pub mod evidence;
 pub mod hlc;
 pub mod ids;
+pub mod monthly;
 pub mod policy;
 pub mod templates;
 pub mod text;

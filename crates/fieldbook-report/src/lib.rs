@@ -7,6 +7,7 @@
 //! Noto Sans CJK, not its 20 MB.
 
 mod data;
+pub mod monthly;
 mod world;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +44,10 @@ pub enum ReportError {
     Pdf(String),
     #[error("this file is not a PDF that can be read: {0}")]
     NotAPdf(String),
+    #[error("drawing a chart failed: {0}")]
+    Chart(String),
+    #[error("writing the CSV failed: {0}")]
+    Csv(String),
     #[error("the report data could not be encoded: {0}")]
     Data(#[from] serde_json::Error),
 }
@@ -92,17 +97,29 @@ pub fn render(
     data: &ReportData,
     images: &[ReportImage],
 ) -> Result<Vec<u8>, ReportError> {
-    let mut files = vec![("/data.json".to_owned(), serde_json::to_vec(data)?)];
-    files.extend(images.iter().map(|image| (image.path.clone(), image.bytes.clone())));
+    let mut files = images.to_vec();
     if let Some(signed) = data.verification.as_ref().and_then(|v| v.signed_report.clone()) {
-        files.push((format!("/{SIGNED_REPORT_FILE}"), signed));
+        files.push(ReportImage { path: format!("/{SIGNED_REPORT_FILE}"), bytes: signed });
     }
+    typeset(fonts, template, serde_json::to_vec(data)?, &files, &data.number)
+}
+
+/// Typesets `template` with `data` as `/data.json` and `files` beside it.
+pub(crate) fn typeset(
+    fonts: &Fonts,
+    template: &str,
+    data: Vec<u8>,
+    files: &[ReportImage],
+    ident: &str,
+) -> Result<Vec<u8>, ReportError> {
+    let files = std::iter::once(("/data.json".to_owned(), data))
+        .chain(files.iter().map(|file| (file.path.clone(), file.bytes.clone())));
     let world = world::ReportWorld::new(&fonts.library, &fonts.book, &fonts.fonts, template, files);
     let document: PagedDocument = typst::compile(&world).output.map_err(|errors| {
-        ReportError::Template(errors.iter().map(|e| e.message.to_string()).collect::<Vec<_>>().join("; "))
+        ReportError::Template(errors.iter().map(|e| world.describe(e)).collect::<Vec<_>>().join("; "))
     })?;
     let options =
-        typst_pdf::PdfOptions { ident: typst::foundations::Smart::Custom(data.number.clone()), ..Default::default() };
+        typst_pdf::PdfOptions { ident: typst::foundations::Smart::Custom(ident.to_owned()), ..Default::default() };
     let pdf = typst_pdf::pdf(&document, &options).map_err(|errors| {
         ReportError::Pdf(errors.iter().map(|e| e.message.to_string()).collect::<Vec<_>>().join("; "))
     });

@@ -40,6 +40,20 @@ impl<'a> ReportWorld<'a> {
         let files = files.into_iter().map(|(path, bytes)| (file_id(&path), Bytes::new(bytes))).collect();
         Self { library, book, fonts, main, files }
     }
+
+    /// An error of the template in words, with the template's line where it has one, so
+    /// whoever edits a template finds the mistake.
+    pub(crate) fn describe(&self, error: &typst::diag::SourceDiagnostic) -> String {
+        use typst::WorldExt;
+        let line = (error.span.id() == Some(self.main.id()))
+            .then(|| self.range(error.span))
+            .flatten()
+            .and_then(|range| self.main.lines().byte_to_line(range.start));
+        match line {
+            Some(line) => format!("line {}: {}", line + 1, error.message),
+            None => error.message.to_string(),
+        }
+    }
 }
 
 impl World for ReportWorld<'_> {

@@ -289,6 +289,33 @@ impl Store {
         load_visit(&self.conn, id)
     }
 
+    /// A customer's work orders of one kind reported in `[from, to)`, each with its visit
+    /// records, in report order: what the monthly fault report is drawn from.
+    pub fn visits_reported(
+        &self,
+        customer: fieldbook_domain::CustomerId,
+        kind: fieldbook_domain::WorkOrderKind,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Visit>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM work_orders WHERE customer_id = ?1 AND kind = ?2 AND reported_at >= ?3 AND reported_at < ?4
+             ORDER BY reported_at, id",
+        )?;
+        let ids = stmt
+            .query_map(
+                rusqlite::params![
+                    customer.to_string(),
+                    kind.as_str(),
+                    crate::codec::millis(from),
+                    crate::codec::millis(to)
+                ],
+                |r| r.get::<_, String>(0),
+            )?
+            .collect::<rusqlite::Result<Vec<String>>>()?;
+        ids.into_iter().map(|id| load_visit(&self.conn, id.parse()?)).collect()
+    }
+
     /// The corrective work orders asked for from a work order's visit, oldest first.
     pub fn corrective_requests(&self, id: WorkOrderId) -> Result<Vec<fieldbook_domain::CorrectiveRequest>> {
         bodies(
