@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use fieldbook_app::{
-    App, AppError, Board, DeviceView, DispatchOptions, ErrorCode, ExportedReport, Locale, PartOption, ReportVersion,
-    Settings, SignOffInput, SyncOverview, SyncStatus, SystemClock, WorkOrderDetail, WorkOrderList, WorkOrderQuery,
-    WorkOrderSummary,
+    App, AppError, Board, DeviceView, DispatchOptions, ErrorCode, ExportFormat, ExportedFile, ExportedReport, Locale,
+    MonthlyView, PartOption, ReportVersion, Settings, SignOffInput, SyncOverview, SyncStatus, SystemClock,
+    WorkOrderDetail, WorkOrderList, WorkOrderQuery, WorkOrderSummary,
 };
 use fieldbook_domain::{
     Answer, CorrectiveRequest, CreateWorkOrder, Deadlines, DispatchAction, FaultDraft, FaultLevel, FaultRecord,
@@ -212,6 +212,29 @@ fn export_report(
 }
 
 #[tauri::command(async)]
+fn monthly_report(
+    app: Shared<'_>,
+    customer_id: String,
+    month: String,
+    locale: Locale,
+) -> Result<MonthlyView, AppError> {
+    app.monthly_view(&customer_id, &month, locale)
+}
+
+#[tauri::command(async)]
+fn export_monthly(
+    handle: tauri::AppHandle,
+    app: Shared<'_>,
+    customer_id: String,
+    month: String,
+    locale: Locale,
+    format: ExportFormat,
+) -> Result<ExportedFile, AppError> {
+    let dir = export_dir(&handle).map_err(|e| AppError::new(ErrorCode::Storage, e.to_string()))?;
+    app.export_monthly(&customer_id, &month, locale, format, &dir)
+}
+
+#[tauri::command(async)]
 fn board(app: Shared<'_>) -> Result<Board, AppError> {
     app.board()
 }
@@ -251,10 +274,10 @@ async fn revoke_device(app: Shared<'_>, id: String) -> Result<Vec<DeviceView>, A
 fn open_report(handle: tauri::AppHandle, path: String) -> Result<(), AppError> {
     let dir = export_dir(&handle).map_err(|e| AppError::new(ErrorCode::Storage, e.to_string()))?;
     let path = PathBuf::from(path);
-    if path.parent() != Some(dir.as_path()) || path.extension().is_none_or(|e| e != "pdf") {
+    if path.parent() != Some(dir.as_path()) || path.extension().is_none_or(|e| e != "pdf" && e != "csv") {
         return Err(AppError::new(ErrorCode::Forbidden, "only exported reports can be opened from here"));
     }
-    opener::open(&path).map_err(|e| AppError::new(ErrorCode::Storage, format!("no PDF viewer could open it: {e}")))
+    opener::open(&path).map_err(|e| AppError::new(ErrorCode::Storage, format!("no program could open it: {e}")))
 }
 
 /// Where reports are exported: `FIELDBOOK_EXPORT_DIR` when set (tests), else a Fieldbook
@@ -354,6 +377,8 @@ pub fn run() {
             verify_reports,
             export_report,
             open_report,
+            monthly_report,
+            export_monthly,
             board,
             dispatch_options,
             preview_deadlines,

@@ -4,7 +4,8 @@
 //! receives it and completes the visit; the supervisor sees it arrive on the board and returns
 //! it with a reason; the technician reads the reason, reopens, amends and signs again; the
 //! supervisor approves. The server's ledger holds both signed versions, the second naming the
-//! first. Run by `./dev test` (feature `e2e`).
+//! first. Then the month's fault report for the customer counts the call and exports a PDF
+//! with the screen's totals. Run by `./dev test` (feature `e2e`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -126,12 +127,18 @@ async fn a_supervisor_dispatches_a_critical_call_returns_the_visit_and_approves_
     let tech = Technician::enroll(&base, dir.path()).await?;
     let tech1 = db.user_by_username("tech1").await?.expect("demo account").info.id;
 
+    let exports = dir.path().join("exports");
     let session = Session::start_with_env(
         &dir.path().join("supervisor-device"),
-        &[("FIELDBOOK_SERVER", base.as_str()), ("FIELDBOOK_USERNAME", "supervisor"), ("FIELDBOOK_PASSWORD", PASSWORD)],
+        &[
+            ("FIELDBOOK_SERVER", base.as_str()),
+            ("FIELDBOOK_USERNAME", "supervisor"),
+            ("FIELDBOOK_PASSWORD", PASSWORD),
+            ("FIELDBOOK_EXPORT_DIR", exports.to_str().ok_or("a UTF-8 temporary path")?),
+        ],
     )
     .await?;
-    let result = journey(&session, &db, &tech, tech1).await;
+    let result = journey(&session, &db, &tech, tech1, &exports).await;
     if result.is_err() {
         let text = session.eval("return document.body.innerText").await.unwrap_or_default();
         eprintln!("the screen when it failed:\n{}", text.as_str().unwrap_or_default());
@@ -145,6 +152,7 @@ async fn journey(
     db: &SqliteDatabase,
     tech: &Technician,
     tech1: fieldbook_domain::UserId,
+    exports: &std::path::Path,
 ) -> Result<(), Error> {
     session.click("[data-testid=lang-en]").await?;
     // Signed in as a supervisor, the app opens on the deadline board with the team's work.
@@ -233,5 +241,26 @@ async fn journey(
     assert_eq!((ledger[0].visit_version, ledger[1].visit_version), (0, 1));
     assert_eq!(ledger[1].previous.as_deref(), Some(ledger[0].hash.as_str()));
     assert!(ledger.iter().all(|e| e.technician_id == tech1));
+
+    // The month's fault report for the customer counts the call, draws its four charts, and
+    // exports a PDF whose totals are the screen's.
+    session.eval("location.hash = '#/'").await?;
+    session.click("[data-testid=board-monthly]").await?;
+    choose(session, "[data-testid=monthly-customer]", customer).await?;
+    let faults = session
+        .wait_for_text("[data-testid=monthly-faults]", |t| t.trim().parse::<u32>().is_ok_and(|n| n >= 1))
+        .await?;
+    session.wait_for_count("[data-testid=monthly-chart]", 4).await?;
+    session.click("[data-testid=monthly-export-pdf]").await?;
+    session.wait_for_text("[data-testid=monthly-exported]", |t| t.contains(".pdf")).await?;
+    let pdf = std::fs::read_dir(exports)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "pdf"))
+        .ok_or("no PDF in the export folder")?;
+    let text = std::process::Command::new("pdftotext").arg(&pdf).arg("-").output()?;
+    let text: String = String::from_utf8_lossy(&text.stdout).chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(text.contains("Monthlyfaultreport"), "{text}");
+    assert!(text.contains(&format!("Total{}100%", faults.trim())), "the screen's {faults} faults in:\n{text}");
     Ok(())
 }

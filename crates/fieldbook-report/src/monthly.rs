@@ -45,6 +45,8 @@ struct MonthlyData<'a> {
     comment_times: Vec<String>,
     /// The faults' report times, likewise.
     line_times: Vec<String>,
+    /// The average rating with two decimals, `—` when nothing was rated.
+    satisfaction_average: String,
 }
 
 fn zh(locale: &str) -> bool {
@@ -74,10 +76,10 @@ fn category_name(key: &str, locale: &str) -> String {
 /// Draws the report's charts in `locale` (`zh-CN` or `en`).
 pub fn charts(report: &MonthlyReport, locale: &str) -> Result<MonthlyCharts, ReportError> {
     let zh = zh(locale);
-    let levels: Vec<(String, f64)> =
-        report.by_level.iter().map(|c| (level_name(&c.key, locale).to_owned(), f64::from(c.count))).collect();
-    let categories: Vec<(String, f64)> =
-        report.by_category.iter().take(8).map(|c| (category_name(&c.key, locale), f64::from(c.count))).collect();
+    let levels: Vec<(String, u32)> =
+        report.by_level.iter().map(|c| (level_name(&c.key, locale).to_owned(), c.count)).collect();
+    let categories: Vec<(String, u32)> =
+        report.by_category.iter().take(8).map(|c| (category_name(&c.key, locale), c.count)).collect();
     let hours = |minutes: Option<f64>| minutes.unwrap_or(0.0) / 60.0;
     let steps = if zh { ["响应", "到场", "修复"] } else { ["Respond", "Arrive", "Repair"] };
     let times: Vec<(String, f64, f64)> = [&report.respond, &report.arrive, &report.repair]
@@ -85,13 +87,8 @@ pub fn charts(report: &MonthlyReport, locale: &str) -> Result<MonthlyCharts, Rep
         .zip(steps)
         .map(|(stats, step)| (step.to_owned(), hours(stats.mean_minutes), hours(stats.p90_minutes.map(|m| m as f64))))
         .collect();
-    let ratings: Vec<(String, f64)> = report
-        .satisfaction
-        .distribution
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (format!("{}★", i + 1), f64::from(*n)))
-        .collect();
+    let ratings: Vec<(String, u32)> =
+        report.satisfaction.distribution.iter().enumerate().map(|(i, n)| (format!("{}★", i + 1), *n)).collect();
     Ok(MonthlyCharts {
         levels: bars(if zh { "按故障等级" } else { "Faults by level" }, &levels, ALARM)?,
         categories: bars(if zh { "按故障类别" } else { "Faults by category" }, &categories, ACCENT)?,
@@ -111,26 +108,29 @@ fn chart_error(e: impl std::fmt::Display) -> ReportError {
 const WIDTH: u32 = 420;
 const HEIGHT: u32 = 240;
 
-/// A bar chart of counts, one bar per label.
-fn bars(title: &str, data: &[(String, f64)], colour: RGBColor) -> Result<String, ReportError> {
+/// A bar chart of counts, one bar per label, on a whole-number axis.
+fn bars(title: &str, data: &[(String, u32)], colour: RGBColor) -> Result<String, ReportError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
-        let top = data.iter().map(|(_, v)| *v).fold(0.0, f64::max).max(1.0);
+        let most = data.iter().map(|(_, v)| *v).max().unwrap_or(0);
+        let top = (most + most.div_ceil(8)).max(1);
         let labels: Vec<String> = data.iter().map(|(l, _)| l.clone()).collect();
+        // `a..b` segmented has a slot for each of a..=b: the last index closes the axis.
+        let last = data.len().saturating_sub(1);
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT, 15).into_font().color(&MUTED))
             .margin(8)
             .x_label_area_size(28)
             .y_label_area_size(34)
-            .build_cartesian_2d((0..data.len().max(1)).into_segmented(), 0.0..(top * 1.15).ceil())
+            .build_cartesian_2d((0..last).into_segmented(), 0..top)
             .map_err(chart_error)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .y_labels(6)
-            .y_label_formatter(&|v| format!("{v:.0}"))
+            .light_line_style(WHITE)
+            .y_labels((top as usize + 1).min(8))
             .x_label_formatter(&|segment| match segment {
                 SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
                 _ => String::new(),
@@ -169,6 +169,7 @@ fn paired_bars(title: &str, data: &[(String, f64, f64)], series: [&str; 2]) -> R
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .light_line_style(WHITE)
             .x_labels(data.len() * 2 + 1)
             .x_label_formatter(&|x| {
                 let centre = x - x.floor();
@@ -230,6 +231,7 @@ pub fn render_monthly(
         report,
         comment_times: report.comments.iter().map(|c| local(c.signed_at, zone)).collect(),
         line_times: report.lines.iter().map(|l| local(l.reported_at, zone)).collect(),
+        satisfaction_average: report.satisfaction.average.map_or_else(|| "—".to_owned(), |a| format!("{a:.2}")),
     };
     let images = [
         ("levels", charts.levels),

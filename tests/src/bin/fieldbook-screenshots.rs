@@ -10,7 +10,7 @@
 //!
 //! Then a supervisor's device, signed in to a real server (in this process, on a loopback
 //! port, with the demo data): the deadline board, the team's devices, a call being recorded
-//! with its deadlines, and the dispatch and review panels. `fieldbook-screenshots <dir> supervisor` takes only
+//! with its deadlines, the dispatch and review panels, and the monthly fault report. `fieldbook-screenshots <dir> supervisor` takes only
 //! these.
 
 use std::path::{Path, PathBuf};
@@ -86,6 +86,16 @@ async fn shoot_supervisor(out: &Path) -> Result<(), Error> {
     let all = db.work_orders(&filter, None).await?;
     let assigned = all.iter().find(|w| w.status == WorkOrderStatus::Assigned).ok_or("no assigned work order")?.id;
     let completed = all.iter().find(|w| w.status == WorkOrderStatus::Completed).map(|w| w.id);
+    // The monthly report of the customer with the most repairs this month.
+    let this_month = chrono::Local::now().format("%Y-%m").to_string();
+    let mut repairs: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for w in all.iter().filter(|w| {
+        w.kind == fieldbook_domain::WorkOrderKind::Repair
+            && w.reported_at.with_timezone(&chrono::Local).format("%Y-%m").to_string() == this_month
+    }) {
+        *repairs.entry(w.customer_id.to_string()).or_default() += 1;
+    }
+    let busiest = repairs.into_iter().max_by_key(|(id, n)| (*n, id.clone())).map(|(id, _)| id);
     for (locale, lang_button) in LOCALES {
         switch_language(&session, lang_button).await?;
         for (orientation, width, height) in SIZES {
@@ -99,6 +109,13 @@ async fn shoot_supervisor(out: &Path) -> Result<(), Error> {
             session.wait_for("[data-testid=device-row]").await?;
             settle().await;
             save(&session, out, &format!("supervisor-devices-{suffix}.png")).await?;
+            if let Some(customer) = &busiest {
+                go(&session, "#/monthly").await?;
+                choose(&session, "[data-testid=monthly-customer]", customer).await?;
+                session.wait_for("[data-testid=monthly-chart]").await?;
+                settle().await;
+                save(&session, out, &format!("supervisor-monthly-{suffix}.png")).await?;
+            }
             go(&session, "#/new").await?;
             let customer = session
                 .eval(

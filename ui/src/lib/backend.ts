@@ -10,7 +10,10 @@ import type { Deadlines } from '$lib/bindings/Deadlines';
 import type { DeviceView } from '$lib/bindings/DeviceView';
 import type { DispatchAction } from '$lib/bindings/DispatchAction';
 import type { DispatchOptions } from '$lib/bindings/DispatchOptions';
+import type { ExportedFile } from '$lib/bindings/ExportedFile';
+import type { ExportFormat } from '$lib/bindings/ExportFormat';
 import type { ExportedReport } from '$lib/bindings/ExportedReport';
+import type { MonthlyView } from '$lib/bindings/MonthlyView';
 import type { ReportVersion } from '$lib/bindings/ReportVersion';
 import type { AppError } from '$lib/bindings/AppError';
 import type { ErrorCode } from '$lib/bindings/ErrorCode';
@@ -247,6 +250,21 @@ export function verifyReports(workOrderId: string): Promise<ReportVersion[]> {
 /** Writes a signed report (the latest unless `hash` names one) to a PDF, in `locale`. */
 export function exportReport(workOrderId: string, hash: string | null, locale: Locale): Promise<ExportedReport> {
   return call<ExportedReport>('export_report', { workOrderId, hash, locale });
+}
+
+/** A customer's monthly fault report (`month` as `2026-11`) with its charts, drawn up on the device. */
+export function monthlyReport(customerId: string, month: string, locale: Locale): Promise<MonthlyView> {
+  return call<MonthlyView>('monthly_report', { customerId, month, locale });
+}
+
+/** Writes the monthly report as PDF or CSV into the export folder. */
+export function exportMonthly(
+  customerId: string,
+  month: string,
+  locale: Locale,
+  format: ExportFormat,
+): Promise<ExportedFile> {
+  return call<ExportedFile>('export_monthly', { customerId, month, locale, format });
 }
 
 /** A supervisor's board: open work by time left, visits to review, each technician's load. */

@@ -2,7 +2,7 @@
 // server-side rewrites: `#/` is the work-order list, `#/wo/<id>` one work order,
 // `#/wo/<id>/visit` its visit flow, `#/sync` the sync screen, `#/enroll` first-run sign-in.
 // A supervisor's `#/` is the deadline board; `#/all` is the whole list, `#/new` a new call and
-// `#/devices` the team's devices.
+// `#/devices` the team's devices, `#/monthly` the monthly fault report.
 
 export type Route =
   | { name: 'list' }
@@ -12,7 +12,8 @@ export type Route =
   | { name: 'enroll' }
   | { name: 'all' }
   | { name: 'new-work-order' }
-  | { name: 'devices' };
+  | { name: 'devices' }
+  | { name: 'monthly' };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '');
@@ -21,6 +22,7 @@ export function parseRoute(hash: string): Route {
   if (path === '/all') return { name: 'all' };
   if (path === '/new') return { name: 'new-work-order' };
   if (path === '/devices') return { name: 'devices' };
+  if (path === '/monthly') return { name: 'monthly' };
   const visit = /^\/wo\/([^/?#]+)\/visit\/?$/.exec(path);
   if (visit?.[1]) {
     try {

@@ -45,8 +45,8 @@ export function formatCalendarDate(isoDate: string): string {
   return format.formatCalendarDate(current.locale, isoDate);
 }
 
-export function formatNumber(value: number): string {
-  return format.formatNumber(current.locale, value);
+export function formatNumber(value: number, options: Intl.NumberFormatOptions = {}): string {
+  return format.formatNumber(current.locale, value, options);
 }
 
 export function formatMoneyCents(cents: number): string {
