@@ -9,6 +9,7 @@ mod error;
 pub mod monthly;
 mod records;
 mod reports;
+pub mod schedules;
 pub mod supervisor;
 pub mod sync;
 mod views;
@@ -27,6 +28,7 @@ pub use dto::*;
 pub use error::{AppError, ErrorCode};
 pub use monthly::{ChartSet, ExportFormat, ExportedFile, MonthlyView};
 pub use reports::{ExportedReport, ReportVersion, ServerCheck};
+pub use schedules::{ScheduleDraft, ScheduleView};
 pub use supervisor::{Board, Choice, DeviceView, DispatchOptions, Workload};
 pub use sync::{SyncState, SyncStatus};
 

@@ -128,3 +128,62 @@ async fn a_supervisor_sees_the_board_records_a_call_and_dispatches_while_a_techn
     assert_eq!(tech.sync_now().await.unwrap_err().code, ErrorCode::NotSignedIn, "a revoked tablet is signed out");
     assert_eq!(boss.revoke_device("no-such-device").await.unwrap_err().code, ErrorCode::Forbidden);
 }
+
+/// A patrol schedule made from the supervisor's app: its first work order, due within the
+/// lead, is made by the server at once and reaches both the supervisor's and the technician's
+/// devices by sync; pausing shows; a technician's app may not manage schedules; a bad draft is
+/// refused before anything is sent.
+#[tokio::test]
+async fn a_supervisor_schedules_a_monthly_patrol_that_reaches_the_technician() {
+    let (base, db, _dir, _stop) = server().await;
+    let (boss, _boss_dir) = app_for(&base, "supervisor").await;
+    let (tech, _tech_dir) = app_for(&base, "tech1").await;
+    let options = boss.dispatch_options().unwrap();
+    let site = options.sites.iter().find(|s| options.assets.iter().any(|a| a.parent.as_ref() == Some(&s.id))).unwrap();
+    let asset = options.assets.iter().find(|a| a.parent.as_ref() == Some(&site.id)).unwrap();
+    let tech1_info = db.user_by_username("tech1").await.unwrap().unwrap().info;
+    let tech1 = tech1_info.id.to_string();
+    let draft = fieldbook_app::ScheduleDraft {
+        customer_id: site.parent.clone().unwrap(),
+        site_id: site.id.clone(),
+        asset_id: Some(asset.id.clone()),
+        kind: WorkOrderKind::Patrol,
+        every: fieldbook_domain::schedule::Recurrence::Monthly,
+        first_due: Utc::now() + chrono::Duration::days(5),
+        lead_days: 14,
+        assignee: Some(tech1.clone()),
+        contact_name: "物业值班室".into(),
+        contact_phone: "0574-86000000".into(),
+        instructions: "UPS 月度巡检".into(),
+    };
+
+    let listed = boss.create_schedule(draft.clone()).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let schedule = &listed[0];
+    assert!(schedule.active);
+    assert_eq!(schedule.assignee.as_deref(), Some(tech1_info.name.as_str()));
+    assert!(schedule.next_due.is_some_and(|d| d > Utc::now()));
+    let patrols = |app: &App| {
+        app.list_work_orders(fieldbook_app::WorkOrderQuery { search: Some("PM-".into()), ..Default::default() })
+            .unwrap()
+    };
+    assert_eq!(patrols(&boss).total, 1, "the supervisor's device has the patrol the schedule made");
+    tech.sync_now().await.unwrap();
+    let received = patrols(&tech);
+    assert_eq!(received.total, 1, "the technician's device received it");
+
+    let paused = boss.set_schedule_active(&schedule.id, false).await.unwrap();
+    assert!(!paused[0].active);
+
+    let err = tech.schedules().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::Forbidden, "{err}");
+    let err = boss
+        .create_schedule(fieldbook_app::ScheduleDraft { kind: WorkOrderKind::Repair, ..draft.clone() })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput, "{err}");
+    let err =
+        boss.create_schedule(fieldbook_app::ScheduleDraft { contact_phone: " ".into(), ..draft }).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput, "{err}");
+    assert_eq!(boss.schedules().await.unwrap().len(), 1, "nothing more was made");
+}

@@ -20,6 +20,8 @@ pub enum InvalidInput {
     SatisfactionOutOfRange(i64),
     #[error("'{0}' is not a month; write it as year-month, e.g. 2026-11")]
     Month(String),
+    #[error("{0}")]
+    Schedule(String),
     #[error("the price of a paid part must be zero or more (got {0})")]
     NegativePrice(i64),
     #[error("{field} must be a number (got {value})")]

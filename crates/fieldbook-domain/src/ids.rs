@@ -69,6 +69,7 @@ uuid_id!(PartUsageId, "part usage id");
 uuid_id!(SignOffId, "sign-off id");
 uuid_id!(NoteId, "note id");
 uuid_id!(MutationId, "mutation id");
+uuid_id!(ScheduleId, "patrol schedule id");
 
 /// A content id: the lowercase hex SHA-256 of a blob (a photo or a signature image). The id
 /// is the hash, so a blob that arrives twice is stored once and a changed byte is a new id.

@@ -469,6 +469,60 @@ pub struct CreateCustomer {
     pub policy_id: PolicyId,
 }
 
+/// A new periodic duty. The device makes the id, so a retried request finds the schedule it
+/// already made instead of making a second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CreateSchedule {
+    pub id: fieldbook_domain::ScheduleId,
+    pub customer_id: CustomerId,
+    pub site_id: SiteId,
+    pub asset_id: Option<fieldbook_domain::AssetId>,
+    pub kind: fieldbook_domain::WorkOrderKind,
+    pub template_id: Option<fieldbook_domain::TemplateId>,
+    pub every: fieldbook_domain::schedule::Recurrence,
+    pub first_due: chrono::DateTime<chrono::Utc>,
+    pub lead_days: u32,
+    pub assignee: Option<UserId>,
+    pub contact: fieldbook_domain::Contact,
+    #[serde(default)]
+    pub instructions: String,
+}
+
+impl CreateSchedule {
+    /// The schedule this makes, active from `at`.
+    pub fn schedule(&self, at: chrono::DateTime<chrono::Utc>) -> fieldbook_domain::schedule::PatrolSchedule {
+        fieldbook_domain::schedule::PatrolSchedule {
+            id: self.id,
+            customer_id: self.customer_id,
+            site_id: self.site_id,
+            asset_id: self.asset_id,
+            kind: self.kind,
+            template_id: self.template_id,
+            every: self.every,
+            first_due: self.first_due,
+            lead_days: self.lead_days,
+            assignee: self.assignee,
+            contact: self.contact.clone(),
+            instructions: self.instructions.clone(),
+            active: true,
+            created_at: at,
+        }
+    }
+}
+
+/// A schedule and the work orders it made on the way (those already due).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleResult {
+    pub schedule: fieldbook_domain::schedule::PatrolSchedule,
+    pub created: Vec<WorkOrder>,
+}
+
+/// Pauses (`false`) or resumes (`true`) a schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ScheduleActive {
+    pub active: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreateSite {
     pub customer_id: CustomerId,

@@ -10,9 +10,10 @@ pub mod rules;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use fieldbook_domain::schedule::PatrolSchedule;
 use fieldbook_domain::{
-    Asset, BlobId, ChecklistTemplate, Customer, InvalidInput, RuleViolation, ServicePolicy, Site, UserId, WorkOrder,
-    WorkOrderId,
+    Asset, BlobId, ChecklistTemplate, Customer, InvalidInput, RuleViolation, ScheduleId, ServicePolicy, Site, UserId,
+    WorkOrder, WorkOrderId,
 };
 use fieldbook_protocol::{
     ConflictFilter, ConflictInfo, DeviceInfo, LedgerEntry, Mutation, PartCatalogEntry, PullResponse, PushResponse,
@@ -131,6 +132,25 @@ pub trait Database: Send + Sync + 'static {
         change: SupervisorChange,
         at: DateTime<Utc>,
     ) -> DbResult<WorkOrder>;
+
+    // Periodic duties.
+    /// Stores a new schedule (references checked) and creates the work orders already due by
+    /// its `created_at`; returns the schedule and those work orders.
+    async fn create_schedule(&self, schedule: PatrolSchedule) -> DbResult<(PatrolSchedule, Vec<WorkOrder>)>;
+    /// Schedules, newest first; with `team_of`, those whose assignee is that supervisor's
+    /// technician or that have none.
+    async fn schedules(&self, team_of: Option<UserId>) -> DbResult<Vec<PatrolSchedule>>;
+    async fn schedule(&self, id: ScheduleId) -> DbResult<Option<PatrolSchedule>>;
+    /// Pauses or resumes a schedule; resuming creates what is due by `at`.
+    async fn set_schedule_active(
+        &self,
+        id: ScheduleId,
+        active: bool,
+        at: DateTime<Utc>,
+    ) -> DbResult<(PatrolSchedule, Vec<WorkOrder>)>;
+    /// Creates every scheduled work order due by `now` that does not exist yet, and streams
+    /// them; returns those created. Running it again, or concurrently, creates nothing twice.
+    async fn run_schedules(&self, now: DateTime<Utc>) -> DbResult<Vec<WorkOrder>>;
 
     // Sync.
     /// Stores a device's mutations exactly once each, in sequence order; see [`rules::plan_push`].

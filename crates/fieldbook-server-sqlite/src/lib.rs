@@ -30,6 +30,7 @@ mod codec;
 mod conflicts;
 mod ledger;
 mod reference;
+mod schedules;
 mod schema;
 mod sync;
 mod users;
@@ -40,9 +41,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use fieldbook_domain::schedule::PatrolSchedule;
 use fieldbook_domain::{
-    Asset, AssetId, BlobId, ChecklistTemplate, Customer, CustomerId, PolicyId, ServicePolicy, Site, SiteId, TemplateId,
-    UserId, WorkOrder, WorkOrderId,
+    Asset, AssetId, BlobId, ChecklistTemplate, Customer, CustomerId, PolicyId, ScheduleId, ServicePolicy, Site, SiteId,
+    TemplateId, UserId, WorkOrder, WorkOrderId,
 };
 use fieldbook_protocol::{
     ConflictFilter, ConflictInfo, DeviceInfo, LedgerEntry, Mutation, PartCatalogEntry, PullResponse, PushResponse,
@@ -265,6 +267,31 @@ impl Database for SqliteDatabase {
         at: DateTime<Utc>,
     ) -> DbResult<WorkOrder> {
         self.write(move |tx| work_orders::change(tx, id, change, at)).await
+    }
+
+    async fn create_schedule(&self, schedule: PatrolSchedule) -> DbResult<(PatrolSchedule, Vec<WorkOrder>)> {
+        self.write(move |tx| schedules::create(tx, schedule)).await
+    }
+
+    async fn schedules(&self, team_of: Option<UserId>) -> DbResult<Vec<PatrolSchedule>> {
+        self.read(move |tx| schedules::list(tx, team_of)).await
+    }
+
+    async fn schedule(&self, id: ScheduleId) -> DbResult<Option<PatrolSchedule>> {
+        self.read(move |tx| schedules::load(tx, id)).await
+    }
+
+    async fn set_schedule_active(
+        &self,
+        id: ScheduleId,
+        active: bool,
+        at: DateTime<Utc>,
+    ) -> DbResult<(PatrolSchedule, Vec<WorkOrder>)> {
+        self.write(move |tx| schedules::set_active(tx, id, active, at)).await
+    }
+
+    async fn run_schedules(&self, now: DateTime<Utc>) -> DbResult<Vec<WorkOrder>> {
+        self.write(move |tx| schedules::run_all(tx, now)).await
     }
 
     async fn push(

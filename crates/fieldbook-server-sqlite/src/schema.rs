@@ -12,6 +12,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up_with_hook(V5, |tx| {
             crate::work_orders::stream_to_supervisors(tx).map_err(|e| HookError::Hook(e.to_string()))
         }),
+        M::up(V6),
     ])
 }
 
@@ -226,6 +227,26 @@ BEGIN SELECT RAISE(ABORT, 'the report ledger is insert-only'); END;
 /// Protocol 5: supervisors receive their team's work in their change stream. The hook streams
 /// every stored work order and its records once to the supervisors who receive it now.
 const V5: &str = "SELECT 1;";
+
+/// Periodic duties: schedules, and the one work order of each of their due dates (the
+/// primary key keeps a due date from being created twice).
+const V6: &str = r#"
+CREATE TABLE schedules (
+    id          TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    site_id     TEXT NOT NULL REFERENCES sites(id),
+    assignee_id TEXT REFERENCES users(id),
+    active      INTEGER NOT NULL CHECK (active IN (0, 1)),
+    created_at  INTEGER NOT NULL,
+    body        TEXT NOT NULL
+) STRICT;
+CREATE TABLE schedule_runs (
+    schedule_id   TEXT NOT NULL REFERENCES schedules(id),
+    due_at        INTEGER NOT NULL,
+    work_order_id TEXT NOT NULL UNIQUE REFERENCES work_orders(id),
+    PRIMARY KEY (schedule_id, due_at)
+) STRICT;
+"#;
 
 #[cfg(test)]
 mod tests {

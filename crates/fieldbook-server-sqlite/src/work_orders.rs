@@ -144,23 +144,34 @@ impl<'c> Loader<'c> {
 
     /// Why a call's site, equipment or checklist does not fit its customer, if they do not.
     pub(crate) fn place_error(&mut self, call: &fieldbook_domain::CreateWorkOrder) -> DbResult<Option<String>> {
-        match self.site(call.site_id)? {
+        self.place_error_of(call.customer_id, call.site_id, call.asset_id, call.template_id)
+    }
+
+    /// Why a site, equipment or checklist does not fit the customer, if they do not.
+    pub(crate) fn place_error_of(
+        &mut self,
+        customer_id: CustomerId,
+        site_id: SiteId,
+        asset_id: Option<AssetId>,
+        template_id: Option<TemplateId>,
+    ) -> DbResult<Option<String>> {
+        match self.site(site_id)? {
             None => return Ok(Some("no such site".into())),
-            Some(site) if site.customer_id != call.customer_id => {
+            Some(site) if site.customer_id != customer_id => {
                 return Ok(Some("the site does not belong to the customer".into()));
             }
             Some(_) => {}
         }
-        if let Some(asset_id) = call.asset_id {
+        if let Some(asset_id) = asset_id {
             match self.asset(asset_id)? {
                 None => return Ok(Some("no such asset".into())),
-                Some(asset) if asset.site_id != call.site_id => {
+                Some(asset) if asset.site_id != site_id => {
                     return Ok(Some("the asset is not at that site".into()));
                 }
                 Some(_) => {}
             }
         }
-        if let Some(template_id) = call.template_id
+        if let Some(template_id) = template_id
             && self.template(template_id)?.is_none()
         {
             return Ok(Some("no such checklist template".into()));

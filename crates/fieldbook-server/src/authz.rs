@@ -44,6 +44,12 @@ pub enum Action<'a> {
     },
     ReadCatalog,
     EditCatalog,
+    /// Read the periodic duties.
+    ReadSchedules,
+    /// Make, pause or resume a schedule whose work goes to `assignee` (none: the board).
+    ManageSchedule {
+        assignee: Option<&'a UserInfo>,
+    },
     ReadDevices,
     /// Revoke a lost device of `owner`.
     RevokeDevice {
@@ -95,7 +101,13 @@ pub fn authorize(actor: &Actor, action: Action<'_>) -> Result<(), ApiError> {
             Admin => true,
             Technician => false,
         },
-        Action::EditCatalog | Action::ReadDevices => matches!(role, Supervisor | Admin),
+        Action::EditCatalog | Action::ReadDevices | Action::ReadSchedules => matches!(role, Supervisor | Admin),
+        // Like dispatch: a supervisor's own technicians, or nobody yet.
+        Action::ManageSchedule { assignee } => match role {
+            Supervisor => assignee.is_none_or(|a| a.role == Technician && in_team(actor, Some(a))),
+            Admin => true,
+            Technician => false,
+        },
         Action::ReadUsers => matches!(role, Supervisor | Admin),
         // A supervisor revokes their technicians' lost devices; an admin any.
         Action::RevokeDevice { owner } => match role {

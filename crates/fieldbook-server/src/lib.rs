@@ -72,6 +72,30 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let schedules = tokio::spawn(run_schedules_every(state.clone(), SCHEDULE_INTERVAL));
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    schedules.abort();
+    served
+}
+
+/// How often the periodic duties are run: due dates are days apart and work orders are made
+/// days ahead, so a quarter of an hour is prompt enough.
+pub const SCHEDULE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Creates the scheduled work orders now due, at start and then every `interval`. A failed
+/// run is logged and tried again at the next tick; nothing is created twice.
+pub async fn run_schedules_every(state: AppState, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match state.db.run_schedules(state.clock.now()).await {
+            Ok(created) if !created.is_empty() => {
+                tracing::info!(created = created.len(), "scheduled work orders created");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "running the schedules failed; trying again at the next tick"),
+        }
+    }
 }

@@ -183,6 +183,25 @@ struct Row {
     call: Call,
 }
 
+/// A new quarterly patrol of the work order's site, for tech1.
+async fn schedule_body(world: &World) -> Value {
+    let work_order = world.server.db.work_order(world.work_order).await.unwrap().unwrap();
+    json!({
+        "id": fieldbook_domain::ScheduleId::new(),
+        "customer_id": work_order.customer_id,
+        "site_id": work_order.site_id,
+        "asset_id": null,
+        "kind": "patrol",
+        "template_id": null,
+        "every": "quarterly",
+        "first_due": chrono::Utc::now() + chrono::Duration::days(60),
+        "lead_days": 14,
+        "assignee": world.tech1,
+        "contact": {"name": "值班室", "phone": "0574-1"},
+        "instructions": "",
+    })
+}
+
 async fn send(world: &World, who: Who, method: Method, path: String, body: Option<Value>) -> StatusCode {
     world.client(who).send(method, &path, body).await.0
 }
@@ -412,6 +431,35 @@ fn rows() -> Vec<Row> {
                     "/v1/policies".into(),
                     Some(serde_json::to_value(ServicePolicy::standard(PolicyId::new())).unwrap()),
                 ))
+            },
+        },
+        Row {
+            endpoint: "GET /v1/schedules",
+            allowed: &[TeamSupervisor, OtherSupervisor, Admin],
+            call: |w, who| Box::pin(send(w, who, Method::GET, "/v1/schedules".into(), None)),
+        },
+        Row {
+            // Assigned to tech1: their supervisor and an admin only.
+            endpoint: "POST /v1/schedules",
+            allowed: &[TeamSupervisor, Admin],
+            call: |w, who| {
+                Box::pin(async move {
+                    let body = schedule_body(w).await;
+                    send(w, who, Method::POST, "/v1/schedules".into(), Some(body)).await
+                })
+            },
+        },
+        Row {
+            endpoint: "PUT /v1/schedules/{id}/active",
+            allowed: &[TeamSupervisor, Admin],
+            call: |w, who| {
+                Box::pin(async move {
+                    let body = schedule_body(w).await;
+                    let (status, made) = w.client(Who::Admin).post("/v1/schedules", body).await;
+                    assert_eq!(status, StatusCode::CREATED, "{made}");
+                    let path = format!("/v1/schedules/{}/active", made["schedule"]["id"].as_str().unwrap());
+                    send(w, who, Method::PUT, path, Some(json!({"active": false}))).await
+                })
             },
         },
         Row {

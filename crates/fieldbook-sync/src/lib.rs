@@ -192,6 +192,32 @@ impl SyncClient {
         answer(request.timeout(Duration::from_secs(10)).send().await.map_err(offline)?).await
     }
 
+    /// The periodic duties the caller may see.
+    pub async fn schedules(&self) -> Result<Vec<fieldbook_domain::schedule::PatrolSchedule>, SyncError> {
+        let request = self.request(reqwest::Method::GET, "/v1/schedules");
+        answer(request.timeout(Duration::from_secs(10)).send().await.map_err(offline)?).await
+    }
+
+    /// Makes a schedule; a retry of the same request answers with the same schedule.
+    pub async fn create_schedule(
+        &self,
+        schedule: &fieldbook_protocol::CreateSchedule,
+    ) -> Result<fieldbook_protocol::ScheduleResult, SyncError> {
+        let request = self.request(reqwest::Method::POST, "/v1/schedules").json(schedule);
+        answer(request.timeout(Duration::from_secs(20)).send().await.map_err(offline)?).await
+    }
+
+    /// Pauses or resumes a schedule.
+    pub async fn set_schedule_active(
+        &self,
+        id: fieldbook_domain::ScheduleId,
+        active: bool,
+    ) -> Result<fieldbook_protocol::ScheduleResult, SyncError> {
+        let path = format!("/v1/schedules/{id}/active");
+        let request = self.request(reqwest::Method::PUT, &path).json(&fieldbook_protocol::ScheduleActive { active });
+        answer(request.timeout(Duration::from_secs(20)).send().await.map_err(offline)?).await
+    }
+
     /// What a supervisor dispatches to: customers, sites, equipment, policies, checklists and
     /// the team's technicians.
     pub async fn dispatch_reference(&self) -> Result<fieldbook_protocol::ReferenceData, SyncError> {

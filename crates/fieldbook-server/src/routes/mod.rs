@@ -7,6 +7,7 @@ mod catalog;
 mod conflicts;
 mod enroll;
 mod reports;
+mod schedules;
 mod sync;
 mod work_orders;
 
@@ -103,6 +104,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(catalog::create_site))
         .routes(routes!(catalog::create_asset))
         .routes(routes!(catalog::dispatch_reference))
+        .routes(routes!(schedules::list, schedules::create))
+        .routes(routes!(schedules::set_active))
         .routes(routes!(admin::users, admin::create_user))
         .routes(routes!(admin::disable_user))
         .routes(routes!(admin::enable_user))
