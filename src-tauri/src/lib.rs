@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use fieldbook_app::{
     App, AppError, Board, DeviceView, DispatchOptions, ErrorCode, ExportFormat, ExportedFile, ExportedReport, Locale,
-    MonthlyView, PartOption, ReportVersion, Settings, SignOffInput, SyncOverview, SyncStatus, SystemClock,
-    WorkOrderDetail, WorkOrderList, WorkOrderQuery, WorkOrderSummary,
+    MonthlyView, PartOption, ReportVersion, ScheduleDraft, ScheduleView, Settings, SignOffInput, SyncOverview,
+    SyncStatus, SystemClock, WorkOrderDetail, WorkOrderList, WorkOrderQuery, WorkOrderSummary,
 };
 use fieldbook_domain::{
     Answer, CorrectiveRequest, CreateWorkOrder, Deadlines, DispatchAction, FaultDraft, FaultLevel, FaultRecord,
@@ -234,6 +234,21 @@ fn export_monthly(
     app.export_monthly(&customer_id, &month, locale, format, &dir)
 }
 
+#[tauri::command]
+async fn schedules(app: Shared<'_>) -> Result<Vec<ScheduleView>, AppError> {
+    app.schedules().await
+}
+
+#[tauri::command]
+async fn create_schedule(app: Shared<'_>, draft: ScheduleDraft) -> Result<Vec<ScheduleView>, AppError> {
+    app.create_schedule(draft).await
+}
+
+#[tauri::command]
+async fn set_schedule_active(app: Shared<'_>, id: String, active: bool) -> Result<Vec<ScheduleView>, AppError> {
+    app.set_schedule_active(&id, active).await
+}
+
 #[tauri::command(async)]
 fn board(app: Shared<'_>) -> Result<Board, AppError> {
     app.board()
@@ -379,6 +394,9 @@ pub fn run() {
             open_report,
             monthly_report,
             export_monthly,
+            schedules,
+            create_schedule,
+            set_schedule_active,
             board,
             dispatch_options,
             preview_deadlines,

@@ -4,7 +4,8 @@
 //! receives it and completes the visit; the supervisor sees it arrive on the board and returns
 //! it with a reason; the technician reads the reason, reopens, amends and signs again; the
 //! supervisor approves. The server's ledger holds both signed versions, the second naming the
-//! first. Then the month's fault report for the customer counts the call and exports a PDF
+//! first. Then a monthly patrol scheduled on the Schedules screen reaches the technician's
+//! device, and the month's fault report for the customer counts the call and exports a PDF
 //! with the screen's totals. Run by `./dev test` (feature `e2e`).
 
 use std::sync::{Arc, Mutex};
@@ -241,6 +242,34 @@ async fn journey(
     assert_eq!((ledger[0].visit_version, ledger[1].visit_version), (0, 1));
     assert_eq!(ledger[1].previous.as_deref(), Some(ledger[0].hash.as_str()));
     assert!(ledger.iter().all(|e| e.technician_id == tech1));
+
+    // A monthly patrol of the same site for tech1, made on the Schedules screen: due in a week
+    // with two weeks' lead, the server makes its first work order at once, and it reaches
+    // the technician's device.
+    session.eval("location.hash = '#/'").await?;
+    session.click("[data-testid=board-schedules]").await?;
+    session.wait_for("[data-testid=schedules-screen]").await?;
+    // The demo's own schedules are listed first.
+    session.wait_for("[data-testid=schedule-row]").await?;
+    let before = session.eval("return document.querySelectorAll('[data-testid=schedule-row]').length").await?;
+    let before = before.as_u64().ok_or("no count of schedules")? as usize;
+    choose(session, "[data-testid=schedule-customer]", customer).await?;
+    choose(session, "[data-testid=schedule-site]", &created.site_id.to_string()).await?;
+    choose(session, "[data-testid=schedule-every]", "monthly").await?;
+    choose(session, "[data-testid=schedule-assignee]", &tech1.to_string()).await?;
+    session.type_into("[data-testid=schedule-contact-name]", "Li Ming").await?;
+    session.type_into("[data-testid=schedule-contact-phone]", "0571-88000000").await?;
+    session.click("[data-testid=schedule-submit]").await?;
+    session.wait_for_count("[data-testid=schedule-row]", before + 1).await?;
+    let patrol = db
+        .work_orders(&Default::default(), None)
+        .await?
+        .into_iter()
+        .find(|w| w.reported_by.starts_with("schedule ") && w.site_id == created.site_id)
+        .ok_or("the schedule made no work order")?;
+    assert_eq!((patrol.kind, patrol.assignee), (WorkOrderKind::Patrol, Some(tech1)));
+    assert_eq!(tech.sync().await?, 0);
+    assert_eq!(tech.store.lock().unwrap().work_order(patrol.id)?.number, patrol.number);
 
     // The month's fault report for the customer counts the call, draws its four charts, and
     // exports a PDF whose totals are the screen's.

@@ -1334,6 +1334,8 @@ async fn an_older_database_streams_the_team_to_its_supervisor_on_upgrade() {
         let supervisor = world.supervisor.id.to_string();
         conn.execute("DELETE FROM changes WHERE user_id = ?1", [&supervisor]).unwrap();
         conn.execute("DELETE FROM streams WHERE user_id = ?1", [&supervisor]).unwrap();
+        // Nor the later schedules (V6).
+        conn.execute_batch("DROP TABLE schedule_runs; DROP TABLE schedules;").unwrap();
         conn.pragma_update(None, "user_version", 4).unwrap();
     }
     let db = SqliteDatabase::open(&path).unwrap();

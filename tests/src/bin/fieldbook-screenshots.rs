@@ -10,7 +10,7 @@
 //!
 //! Then a supervisor's device, signed in to a real server (in this process, on a loopback
 //! port, with the demo data): the deadline board, the team's devices, a call being recorded
-//! with its deadlines, the dispatch and review panels, and the monthly fault report. `fieldbook-screenshots <dir> supervisor` takes only
+//! with its deadlines, the dispatch and review panels, the schedules and the monthly fault report. `fieldbook-screenshots <dir> supervisor` takes only
 //! these.
 
 use std::path::{Path, PathBuf};
@@ -109,6 +109,10 @@ async fn shoot_supervisor(out: &Path) -> Result<(), Error> {
             session.wait_for("[data-testid=device-row]").await?;
             settle().await;
             save(&session, out, &format!("supervisor-devices-{suffix}.png")).await?;
+            go(&session, "#/schedules").await?;
+            session.wait_for("[data-testid=schedule-row]").await?;
+            settle().await;
+            save(&session, out, &format!("supervisor-schedules-{suffix}.png")).await?;
             if let Some(customer) = &busiest {
                 go(&session, "#/monthly").await?;
                 choose(&session, "[data-testid=monthly-customer]", customer).await?;

@@ -14,6 +14,8 @@ import type { ExportedFile } from '$lib/bindings/ExportedFile';
 import type { ExportFormat } from '$lib/bindings/ExportFormat';
 import type { ExportedReport } from '$lib/bindings/ExportedReport';
 import type { MonthlyView } from '$lib/bindings/MonthlyView';
+import type { ScheduleDraft } from '$lib/bindings/ScheduleDraft';
+import type { ScheduleView } from '$lib/bindings/ScheduleView';
 import type { ReportVersion } from '$lib/bindings/ReportVersion';
 import type { AppError } from '$lib/bindings/AppError';
 import type { ErrorCode } from '$lib/bindings/ErrorCode';
@@ -265,6 +267,21 @@ export function exportMonthly(
   format: ExportFormat,
 ): Promise<ExportedFile> {
   return call<ExportedFile>('export_monthly', { customerId, month, locale, format });
+}
+
+/** The team's periodic duties, from the server (needs the network). */
+export function schedules(): Promise<ScheduleView[]> {
+  return call<ScheduleView[]>('schedules', {});
+}
+
+/** Makes a schedule on the server; its due work orders arrive by sync. */
+export function createSchedule(draft: ScheduleDraft): Promise<ScheduleView[]> {
+  return call<ScheduleView[]>('create_schedule', { draft });
+}
+
+/** Pauses or resumes a schedule. */
+export function setScheduleActive(id: string, active: boolean): Promise<ScheduleView[]> {
+  return call<ScheduleView[]>('set_schedule_active', { id, active });
 }
 
 /** A supervisor's board: open work by time left, visits to review, each technician's load. */

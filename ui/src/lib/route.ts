@@ -2,7 +2,8 @@
 // server-side rewrites: `#/` is the work-order list, `#/wo/<id>` one work order,
 // `#/wo/<id>/visit` its visit flow, `#/sync` the sync screen, `#/enroll` first-run sign-in.
 // A supervisor's `#/` is the deadline board; `#/all` is the whole list, `#/new` a new call and
-// `#/devices` the team's devices, `#/monthly` the monthly fault report.
+// `#/devices` the team's devices, `#/monthly` the monthly fault report,
+// `#/schedules` the periodic patrols.
 
 export type Route =
   | { name: 'list' }
@@ -13,7 +14,8 @@ export type Route =
   | { name: 'all' }
   | { name: 'new-work-order' }
   | { name: 'devices' }
-  | { name: 'monthly' };
+  | { name: 'monthly' }
+  | { name: 'schedules' };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '');
@@ -23,6 +25,7 @@ export function parseRoute(hash: string): Route {
   if (path === '/new') return { name: 'new-work-order' };
   if (path === '/devices') return { name: 'devices' };
   if (path === '/monthly') return { name: 'monthly' };
+  if (path === '/schedules') return { name: 'schedules' };
   const visit = /^\/wo\/([^/?#]+)\/visit\/?$/.exec(path);
   if (visit?.[1]) {
     try {
