@@ -8,11 +8,12 @@ use std::sync::Arc;
 use fieldbook_app::{
     App, AppError, Board, DeviceView, DispatchOptions, ErrorCode, ExportFormat, ExportedFile, ExportedReport, Locale,
     MonthlyView, PartOption, ReportVersion, ScheduleDraft, ScheduleView, Settings, SignOffInput, SyncOverview,
-    SyncStatus, SystemClock, WorkOrderDetail, WorkOrderList, WorkOrderQuery, WorkOrderSummary,
+    SyncStatus, SystemClock, TemplateDraft, TemplateSummary, WorkOrderDetail, WorkOrderList, WorkOrderQuery,
+    WorkOrderSummary,
 };
 use fieldbook_domain::{
-    Answer, CorrectiveRequest, CreateWorkOrder, Deadlines, DispatchAction, FaultDraft, FaultLevel, FaultRecord,
-    InspectionResult, Note, PartDraft, PartUsage, Photo, SignOff, StatusAction,
+    Answer, ChecklistTemplate, CorrectiveRequest, CreateWorkOrder, Deadlines, DispatchAction, FaultDraft, FaultLevel,
+    FaultRecord, InspectionResult, Note, PartDraft, PartUsage, Photo, SignOff, StatusAction,
 };
 use tauri::ipc::{InvokeBody, Request, Response};
 use tauri::{Emitter, Manager, State};
@@ -234,6 +235,31 @@ fn export_monthly(
     app.export_monthly(&customer_id, &month, locale, format, &dir)
 }
 
+#[tauri::command(async)]
+fn template_catalog(app: Shared<'_>) -> Result<Vec<TemplateSummary>, AppError> {
+    app.template_catalog()
+}
+
+#[tauri::command(async)]
+fn template_detail(app: Shared<'_>, id: String) -> Result<ChecklistTemplate, AppError> {
+    app.template_detail(&id)
+}
+
+#[tauri::command]
+async fn save_template(app: Shared<'_>, draft: TemplateDraft) -> Result<TemplateSummary, AppError> {
+    app.save_template(draft).await
+}
+
+#[tauri::command(async)]
+fn part_catalog(app: Shared<'_>, search: String) -> Result<Vec<PartOption>, AppError> {
+    app.part_catalog(&search)
+}
+
+#[tauri::command]
+async fn save_part(app: Shared<'_>, part: PartOption) -> Result<PartOption, AppError> {
+    app.save_part(part).await
+}
+
 #[tauri::command]
 async fn schedules(app: Shared<'_>) -> Result<Vec<ScheduleView>, AppError> {
     app.schedules().await
@@ -394,6 +420,11 @@ pub fn run() {
             open_report,
             monthly_report,
             export_monthly,
+            template_catalog,
+            template_detail,
+            save_template,
+            part_catalog,
+            save_part,
             schedules,
             create_schedule,
             set_schedule_active,

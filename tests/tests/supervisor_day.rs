@@ -5,8 +5,9 @@
 //! it with a reason; the technician reads the reason, reopens, amends and signs again; the
 //! supervisor approves. The server's ledger holds both signed versions, the second naming the
 //! first. Then a monthly patrol scheduled on the Schedules screen reaches the technician's
-//! device, and the month's fault report for the customer counts the call and exports a PDF
-//! with the screen's totals. Run by `./dev test` (feature `e2e`).
+//! device, the general patrol checklist gets a second version and a new part its price, and
+//! the month's fault report for the customer counts the call and exports a PDF with the
+//! screen's totals. Run by `./dev test` (feature `e2e`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -270,6 +271,34 @@ async fn journey(
     assert_eq!((patrol.kind, patrol.assignee), (WorkOrderKind::Patrol, Some(tech1)));
     assert_eq!(tech.sync().await?, 0);
     assert_eq!(tech.store.lock().unwrap().work_order(patrol.id)?.number, patrol.number);
+
+    // The general patrol checklist gets a second version with one item reworded; the first
+    // version stays for the visits running on it. A new part gets its price.
+    session.eval("location.hash = '#/templates'").await?;
+    session.click("[data-testid=template-row][data-code='patrol.general'] [data-testid=template-edit]").await?;
+    session.type_into("[data-testid=template-item]:first-child [data-testid=item-en]", " (earthing too)").await?;
+    session.click("[data-testid=template-save]").await?;
+    session.wait_for_text("[data-testid=templates-notice]", |t| t.contains('2')).await?;
+    let versions: Vec<_> = db.templates().await?.into_iter().filter(|t| t.code == "patrol.general").collect();
+    assert_eq!(versions.iter().map(|t| t.version).max(), Some(2));
+    let second = versions.iter().find(|t| t.version == 2).ok_or("no version 2 on the server")?;
+    assert!(second.items[0].label.en.ends_with("(earthing too)"), "{:?}", second.items[0].label);
+    assert!(
+        !versions.iter().find(|t| t.version == 1).ok_or("version 1 is gone")?.items[0].label.en.contains("earthing")
+    );
+    session.eval("location.hash = '#/parts'").await?;
+    session.type_into("[data-testid=part-number]", "UPS-FAN-120").await?;
+    session.type_into("[data-testid=part-name]", "UPS cooling fan 120 mm").await?;
+    session.type_into("[data-testid=part-price]", "88.50").await?;
+    session.click("[data-testid=part-save]").await?;
+    session.wait_for("[data-testid=part-row][data-number='UPS-FAN-120']").await?;
+    let part = db
+        .parts()
+        .await?
+        .into_iter()
+        .find(|p| p.part_number == "UPS-FAN-120")
+        .ok_or("the part is not on the server")?;
+    assert_eq!(part.unit_price_cents, 8850);
 
     // The month's fault report for the customer counts the call, draws its four charts, and
     // exports a PDF whose totals are the screen's.

@@ -4,6 +4,7 @@
 //! Architecture invariant: nothing here depends on Tauri. Errors leave as [`AppError`]
 //! `{code, message}` so the UI branches on `code` and shows `message`, never parsing text.
 
+pub mod catalog;
 pub mod dto;
 mod error;
 pub mod monthly;
@@ -24,6 +25,7 @@ use fieldbook_domain::{
 };
 use fieldbook_store::{ListQuery, NewAnswer, Store};
 
+pub use catalog::{TemplateDraft, TemplateSummary};
 pub use dto::*;
 pub use error::{AppError, ErrorCode};
 pub use monthly::{ChartSet, ExportFormat, ExportedFile, MonthlyView};

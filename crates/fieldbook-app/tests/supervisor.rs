@@ -188,3 +188,102 @@ async fn a_supervisor_schedules_a_monthly_patrol_that_reaches_the_technician() {
     assert_eq!(err.code, ErrorCode::InvalidInput, "{err}");
     assert_eq!(boss.schedules().await.unwrap().len(), demo + 1, "nothing more was made");
 }
+
+/// Editing a checklist makes its next version on the server and the device, and the visits
+/// already running keep theirs; the parts catalogue takes a new part and a new price, which
+/// reach a technician's device by sync. Technicians may do neither; bad input changes nothing.
+#[tokio::test]
+async fn a_supervisor_versions_a_checklist_and_prices_a_part() {
+    let (base, db, _dir, _stop) = server().await;
+    let (boss, _boss_dir) = app_for(&base, "supervisor").await;
+    let (tech, _tech_dir) = app_for(&base, "tech1").await;
+
+    let catalog = boss.template_catalog().unwrap();
+    let v1 = catalog.iter().find(|t| t.code == "patrol.general" && t.latest).unwrap().clone();
+    let running = db
+        .work_orders(&Default::default(), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|w| w.template_id.map(|t| t.to_string()) == Some(v1.id.clone()) && w.status.is_open())
+        .expect("an open work order runs on the checklist");
+    let mut draft = boss.template_detail(&v1.id).unwrap();
+    let old_first = draft.items[0].label.clone();
+    draft.items[0].label.zh = format!("{}（含接地检查）", draft.items[0].label.zh);
+    let mut added = draft.items[0].clone();
+    added.key = String::new();
+    added.label = fieldbook_domain::Bilingual::new("机柜门锁", "Cabinet lock");
+    draft.items.push(added);
+    let saved = boss
+        .save_template(fieldbook_app::TemplateDraft {
+            code: draft.code.clone(),
+            name: draft.name.clone(),
+            items: draft.items.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!((saved.version, saved.latest, saved.in_use), (v1.version + 1, true, 0));
+    assert_eq!(saved.items, v1.items + 1);
+    let catalog = boss.template_catalog().unwrap();
+    let old = catalog.iter().find(|t| t.id == v1.id).unwrap();
+    assert!(!old.latest && old.in_use == v1.in_use, "the old version stays, with its visits: {old:?}");
+    // On the server: both versions, the running work order still on the first.
+    let versions: Vec<_> = db.templates().await.unwrap().into_iter().filter(|t| t.code == "patrol.general").collect();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(
+        db.work_order(running.id).await.unwrap().unwrap().template_id.map(|t| t.to_string()),
+        Some(v1.id.clone())
+    );
+    assert_eq!(boss.template_detail(&v1.id).unwrap().items[0].label, old_first, "version 1 is unchanged");
+    let new = boss.template_detail(&saved.id).unwrap();
+    assert!(
+        new.items.last().unwrap().key.ends_with(".item1"),
+        "a new item gets a key: {}",
+        new.items.last().unwrap().key
+    );
+
+    // Bad templates are refused before anything is sent.
+    for (what, items) in [
+        ("no items", vec![]),
+        ("a nameless item", {
+            let mut items = draft.items.clone();
+            items[0].label.en = " ".into();
+            items
+        }),
+        ("a key twice", {
+            let mut items = draft.items.clone();
+            items[1].key = items[0].key.clone();
+            items
+        }),
+    ] {
+        let err = boss
+            .save_template(fieldbook_app::TemplateDraft { code: draft.code.clone(), name: draft.name.clone(), items })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput, "{what}: {err}");
+    }
+    assert_eq!(db.templates().await.unwrap().iter().filter(|t| t.code == "patrol.general").count(), 2);
+
+    // A new part, then a new price for it.
+    let part = fieldbook_app::PartOption {
+        part_number: "UPS-FAN-120".into(),
+        name: "UPS 散热风扇 120mm".into(),
+        needs_customer_approval: false,
+        unit_price_cents: 8800,
+    };
+    boss.save_part(part.clone()).await.unwrap();
+    let repriced = boss.save_part(fieldbook_app::PartOption { unit_price_cents: 9200, ..part.clone() }).await.unwrap();
+    assert_eq!(repriced.unit_price_cents, 9200);
+    assert_eq!(boss.part_catalog("UPS-FAN").unwrap(), vec![repriced.clone()]);
+    assert!(db.parts().await.unwrap().iter().any(|p| p.part_number == "UPS-FAN-120" && p.unit_price_cents == 9200));
+    tech.sync_now().await.unwrap();
+    assert_eq!(tech.search_parts("UPS-FAN").unwrap(), vec![repriced], "the technician's catalogue has it");
+    let err = boss.save_part(fieldbook_app::PartOption { unit_price_cents: -1, ..part.clone() }).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput, "{err}");
+    let err = boss.save_part(fieldbook_app::PartOption { part_number: " ".into(), ..part.clone() }).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidInput, "{err}");
+
+    // Technicians may not edit the catalogue.
+    assert_eq!(tech.template_catalog().unwrap_err().code, ErrorCode::Forbidden);
+    assert_eq!(tech.save_part(part).await.unwrap_err().code, ErrorCode::Forbidden);
+}

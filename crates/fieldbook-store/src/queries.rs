@@ -407,6 +407,27 @@ impl Store {
         Ok(self.conn.query_row("SELECT bytes FROM blobs WHERE id = ?1", [id.as_str()], |row| row.get(0)).optional()?)
     }
 
+    /// Every checklist template version this device holds, by code and version.
+    pub fn templates(&self) -> Result<Vec<ChecklistTemplate>> {
+        let mut stmt = self.conn.prepare_cached("SELECT body FROM templates ORDER BY code, version, id")?;
+        let texts = stmt.query_map([], |row| row.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+        texts.iter().map(|t| from_json(t)).collect()
+    }
+
+    /// How many work orders not yet signed or closed use each template version: those visits
+    /// run on that version, which is why a version is never edited.
+    pub fn templates_in_use(&self) -> Result<std::collections::HashMap<fieldbook_domain::TemplateId, u32>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT template_id, COUNT(*) FROM work_orders
+             WHERE template_id IS NOT NULL AND status NOT IN ('completed', 'approved', 'cancelled')
+             GROUP BY template_id",
+        )?;
+        let rows = stmt
+            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, u32>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(|(id, n)| Ok((id.parse()?, n))).collect()
+    }
+
     pub fn template(&self, id: fieldbook_domain::TemplateId) -> Result<Option<ChecklistTemplate>> {
         load_template(&self.conn, id)
     }

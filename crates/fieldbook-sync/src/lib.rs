@@ -192,6 +192,20 @@ impl SyncClient {
         answer(request.timeout(Duration::from_secs(10)).send().await.map_err(offline)?).await
     }
 
+    /// Adds a checklist template version to the server's catalogue.
+    pub async fn create_template(&self, template: &fieldbook_domain::ChecklistTemplate) -> Result<(), SyncError> {
+        let request = self.request(reqwest::Method::POST, "/v1/templates").json(template);
+        let _: fieldbook_domain::ChecklistTemplate =
+            answer(request.timeout(Duration::from_secs(20)).send().await.map_err(offline)?).await?;
+        Ok(())
+    }
+
+    /// Adds a part to the server's catalogue or changes it (by part number).
+    pub async fn put_part(&self, part: &PartCatalogEntry) -> Result<PartCatalogEntry, SyncError> {
+        let request = self.request(reqwest::Method::PUT, "/v1/parts").json(part);
+        answer(request.timeout(Duration::from_secs(20)).send().await.map_err(offline)?).await
+    }
+
     /// The periodic duties the caller may see.
     pub async fn schedules(&self) -> Result<Vec<fieldbook_domain::schedule::PatrolSchedule>, SyncError> {
         let request = self.request(reqwest::Method::GET, "/v1/schedules");

@@ -10,7 +10,7 @@
 //!
 //! Then a supervisor's device, signed in to a real server (in this process, on a loopback
 //! port, with the demo data): the deadline board, the team's devices, a call being recorded
-//! with its deadlines, the dispatch and review panels, the schedules and the monthly fault report. `fieldbook-screenshots <dir> supervisor` takes only
+//! with its deadlines, the dispatch and review panels, the schedules, checklists, parts and the monthly fault report. `fieldbook-screenshots <dir> supervisor` takes only
 //! these.
 
 use std::path::{Path, PathBuf};
@@ -109,6 +109,15 @@ async fn shoot_supervisor(out: &Path) -> Result<(), Error> {
             session.wait_for("[data-testid=device-row]").await?;
             settle().await;
             save(&session, out, &format!("supervisor-devices-{suffix}.png")).await?;
+            go(&session, "#/templates").await?;
+            session.click("[data-testid=template-row][data-code='patrol.general'] [data-testid=template-edit]").await?;
+            session.wait_for("[data-testid=template-editor]").await?;
+            settle().await;
+            save(&session, out, &format!("supervisor-templates-{suffix}.png")).await?;
+            go(&session, "#/parts").await?;
+            session.wait_for("[data-testid=part-row]").await?;
+            settle().await;
+            save(&session, out, &format!("supervisor-parts-{suffix}.png")).await?;
             go(&session, "#/schedules").await?;
             session.wait_for("[data-testid=schedule-row]").await?;
             settle().await;

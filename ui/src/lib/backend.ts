@@ -15,6 +15,9 @@ import type { ExportFormat } from '$lib/bindings/ExportFormat';
 import type { ExportedReport } from '$lib/bindings/ExportedReport';
 import type { MonthlyView } from '$lib/bindings/MonthlyView';
 import type { ScheduleDraft } from '$lib/bindings/ScheduleDraft';
+import type { ChecklistTemplate } from '$lib/bindings/ChecklistTemplate';
+import type { TemplateDraft } from '$lib/bindings/TemplateDraft';
+import type { TemplateSummary } from '$lib/bindings/TemplateSummary';
 import type { ScheduleView } from '$lib/bindings/ScheduleView';
 import type { ReportVersion } from '$lib/bindings/ReportVersion';
 import type { AppError } from '$lib/bindings/AppError';
@@ -267,6 +270,31 @@ export function exportMonthly(
   format: ExportFormat,
 ): Promise<ExportedFile> {
   return call<ExportedFile>('export_monthly', { customerId, month, locale, format });
+}
+
+/** Every checklist template version on the device, by code, newest first. */
+export function templateCatalog(): Promise<TemplateSummary[]> {
+  return call<TemplateSummary[]>('template_catalog', {});
+}
+
+/** One template version, whole. */
+export function templateDetail(id: string): Promise<ChecklistTemplate> {
+  return call<ChecklistTemplate>('template_detail', { id });
+}
+
+/** Saves a checklist as its code's next version (needs the network). */
+export function saveTemplate(draft: TemplateDraft): Promise<TemplateSummary> {
+  return call<TemplateSummary>('save_template', { draft });
+}
+
+/** The parts catalogue matching `search` (number or name). */
+export function partCatalog(search: string): Promise<PartOption[]> {
+  return call<PartOption[]>('part_catalog', { search });
+}
+
+/** Adds or changes a part of the catalogue (needs the network). */
+export function savePart(part: PartOption): Promise<PartOption> {
+  return call<PartOption>('save_part', { part });
 }
 
 /** The team's periodic duties, from the server (needs the network). */

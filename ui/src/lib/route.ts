@@ -3,7 +3,8 @@
 // `#/wo/<id>/visit` its visit flow, `#/sync` the sync screen, `#/enroll` first-run sign-in.
 // A supervisor's `#/` is the deadline board; `#/all` is the whole list, `#/new` a new call and
 // `#/devices` the team's devices, `#/monthly` the monthly fault report,
-// `#/schedules` the periodic patrols.
+// `#/schedules` the periodic patrols, `#/templates` the checklists and `#/parts` the parts
+// catalogue.
 
 export type Route =
   | { name: 'list' }
@@ -15,7 +16,9 @@ export type Route =
   | { name: 'new-work-order' }
   | { name: 'devices' }
   | { name: 'monthly' }
-  | { name: 'schedules' };
+  | { name: 'schedules' }
+  | { name: 'templates' }
+  | { name: 'parts' };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '');
@@ -26,6 +29,8 @@ export function parseRoute(hash: string): Route {
   if (path === '/devices') return { name: 'devices' };
   if (path === '/monthly') return { name: 'monthly' };
   if (path === '/schedules') return { name: 'schedules' };
+  if (path === '/templates') return { name: 'templates' };
+  if (path === '/parts') return { name: 'parts' };
   const visit = /^\/wo\/([^/?#]+)\/visit\/?$/.exec(path);
   if (visit?.[1]) {
     try {
