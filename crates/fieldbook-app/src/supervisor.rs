@@ -74,6 +74,9 @@ pub struct DeviceView {
     /// Its changes the server refused that no one has marked as dealt with yet.
     #[ts(type = "number")]
     pub unresolved_conflicts: u64,
+    /// Changes still waiting on it when it last synced (none if it never said).
+    #[ts(type = "number | null")]
+    pub pending: Option<u64>,
     pub revoked_at: Option<DateTime<Utc>>,
     /// This device itself.
     pub this_device: bool,
@@ -220,6 +223,7 @@ impl App {
                 last_sync_at: d.last_sync_at,
                 changes_received: d.last_seq,
                 unresolved_conflicts: d.unresolved_conflicts,
+                pending: d.pending,
                 revoked_at: d.revoked_at,
             })
             .collect())

@@ -123,6 +123,7 @@ async fn a_supervisor_sees_the_board_records_a_call_and_dispatches_while_a_techn
     assert_eq!(boss.revoke_device(&own.id.clone()).await.unwrap_err().code, ErrorCode::InvalidInput);
     let tablet = devices.iter().find(|d| d.user_name == "张伟" && !d.this_device).expect("tech1's tablet");
     assert!(tablet.last_sync_at.is_some() && tablet.revoked_at.is_none());
+    assert_eq!(tablet.pending, Some(0), "it said it holds nothing unsent when it last synced");
     let after = boss.revoke_device(&tablet.id.clone()).await.unwrap();
     assert!(after.iter().find(|d| d.id == tablet.id).unwrap().revoked_at.is_some());
     assert_eq!(tech.sync_now().await.unwrap_err().code, ErrorCode::NotSignedIn, "a revoked tablet is signed out");

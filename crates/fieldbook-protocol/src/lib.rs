@@ -442,6 +442,10 @@ pub struct DeviceInfo {
     /// Changes from this device the server refused that no one has marked as dealt with.
     #[serde(default)]
     pub unresolved_conflicts: u64,
+    /// Changes waiting on the device (not yet accepted by the server) when it last pulled;
+    /// none when it never said (an older app).
+    #[serde(default)]
+    pub pending: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

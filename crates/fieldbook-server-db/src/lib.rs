@@ -98,8 +98,8 @@ pub trait Database: Send + Sync + 'static {
     async fn device_by_token(&self, token_hash: &str) -> DbResult<Option<(DeviceInfo, UserInfo)>>;
     async fn devices(&self) -> DbResult<Vec<DeviceInfo>>;
     async fn revoke_device(&self, id: &str, at: DateTime<Utc>) -> DbResult<DeviceInfo>;
-    /// Notes that the device synced (pushed or pulled) at `at`.
-    async fn record_sync(&self, device_id: &str, at: DateTime<Utc>) -> DbResult<()>;
+    /// Notes that the device synced (pulled) at `at`, and the changes it said it still holds.
+    async fn record_sync(&self, device_id: &str, at: DateTime<Utc>, pending: Option<u64>) -> DbResult<()>;
 
     // Reference data.
     async fn import(&self, batch: ReferenceBatch) -> DbResult<()>;

@@ -180,9 +180,9 @@ impl Database for SqliteDatabase {
         self.write(move |tx| users::revoke_device(tx, &id, at)).await
     }
 
-    async fn record_sync(&self, device_id: &str, at: DateTime<Utc>) -> DbResult<()> {
+    async fn record_sync(&self, device_id: &str, at: DateTime<Utc>, pending: Option<u64>) -> DbResult<()> {
         let device_id = device_id.to_owned();
-        self.write(move |tx| users::record_sync(tx, &device_id, at)).await
+        self.write(move |tx| users::record_sync(tx, &device_id, at, pending)).await
     }
 
     async fn import(&self, batch: ReferenceBatch) -> DbResult<()> {

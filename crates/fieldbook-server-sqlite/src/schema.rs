@@ -13,6 +13,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
             crate::work_orders::stream_to_supervisors(tx).map_err(|e| HookError::Hook(e.to_string()))
         }),
         M::up(V6),
+        M::up(V7),
     ])
 }
 
@@ -247,6 +248,9 @@ CREATE TABLE schedule_runs (
     PRIMARY KEY (schedule_id, due_at)
 ) STRICT;
 "#;
+
+/// What each device said it still held when it last pulled.
+const V7: &str = "ALTER TABLE devices ADD COLUMN pending INTEGER;";
 
 #[cfg(test)]
 mod tests {

@@ -103,17 +103,27 @@ pub(crate) fn set_user_disabled(conn: &Connection, id: UserId, disabled: bool) -
 const DEVICE_SELECT: &str = "
     SELECT d.id, d.user_id, u.name, d.name, d.enrolled_at, d.last_sync_at,
            (SELECT COALESCE(MAX(m.seq), 0) FROM mutations m WHERE m.device_id = d.id),
-           d.revoked_at
+           d.revoked_at, d.pending
     FROM devices d JOIN users u ON u.id = d.user_id";
 
-type DeviceRow = (String, String, String, String, i64, Option<i64>, i64, Option<i64>);
+type DeviceRow = (String, String, String, String, i64, Option<i64>, i64, Option<i64>, Option<i64>);
 
 fn device_row(row: &Row<'_>) -> rusqlite::Result<DeviceRow> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?, row.get(7)?))
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+    ))
 }
 
 fn device_info(row: DeviceRow) -> DbResult<DeviceInfo> {
-    let (id, user_id, user_name, name, enrolled_at, last_sync_at, last_seq, revoked_at) = row;
+    let (id, user_id, user_name, name, enrolled_at, last_sync_at, last_seq, revoked_at, pending) = row;
     Ok(DeviceInfo {
         id,
         user_id: parse(&user_id)?,
@@ -124,6 +134,7 @@ fn device_info(row: DeviceRow) -> DbResult<DeviceInfo> {
         last_seq: uint(last_seq)?,
         revoked_at: opt_millis(revoked_at)?,
         unresolved_conflicts: 0,
+        pending: pending.map(uint).transpose()?,
     })
 }
 
@@ -200,11 +211,14 @@ pub(crate) fn revoke_device(conn: &Connection, id: &str, at: DateTime<Utc>) -> D
     device(conn, id)
 }
 
-pub(crate) fn record_sync(conn: &Connection, id: &str, at: DateTime<Utc>) -> DbResult<()> {
+/// Notes a device's sync, and what it said it still holds (kept as last told when it says
+/// nothing, as an older app does).
+pub(crate) fn record_sync(conn: &Connection, id: &str, at: DateTime<Utc>, pending: Option<u64>) -> DbResult<()> {
+    let pending = pending.map(|n| crate::codec::int(n, "pending changes")).transpose()?;
     let changed = conn
-        .prepare_cached("UPDATE devices SET last_sync_at = ?2 WHERE id = ?1")
+        .prepare_cached("UPDATE devices SET last_sync_at = ?2, pending = COALESCE(?3, pending) WHERE id = ?1")
         .db()?
-        .execute(params![id, millis(at)])
+        .execute(params![id, millis(at), pending])
         .db()?;
     if changed == 0 {
         return Err(DbError::NotFound { what: "device", id: id.to_owned() });

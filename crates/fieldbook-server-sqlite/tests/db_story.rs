@@ -347,11 +347,21 @@ async fn users_devices_and_tokens(db: &dyn Database, world: &World) {
     assert!(db.device_by_token("token-hash-3").await.unwrap().is_some());
     assert!(matches!(db.set_user_disabled(UserId::new(), true).await, Err(DbError::NotFound { .. })));
 
-    // Syncs are noted.
-    db.record_sync("tablet-2", at(3)).await.unwrap();
+    // Syncs are noted, with what the device said it still holds; a device that says nothing
+    // (an older app) leaves the last figure as it was.
+    db.record_sync("tablet-2", at(3), Some(4)).await.unwrap();
     assert_eq!(device(db, "tablet-2").await.last_sync_at, Some(at(3)));
+    assert_eq!(device(db, "tablet-2").await.pending, Some(4));
+    db.record_sync("tablet-2", at(4), None).await.unwrap();
+    assert_eq!(
+        (device(db, "tablet-2").await.last_sync_at, device(db, "tablet-2").await.pending),
+        (Some(at(4)), Some(4))
+    );
+    db.record_sync("tablet-2", at(5), Some(0)).await.unwrap();
+    assert_eq!(device(db, "tablet-2").await.pending, Some(0));
     assert_eq!(device(db, "tablet-1").await.last_sync_at, None);
-    assert!(matches!(db.record_sync("no-such-device", at(3)).await, Err(DbError::NotFound { .. })));
+    assert_eq!(device(db, "tablet-1").await.pending, None);
+    assert!(matches!(db.record_sync("no-such-device", at(3), None).await, Err(DbError::NotFound { .. })));
 }
 
 async fn the_demo_import(db: &dyn Database, world: &World, counts: &dyn Fn() -> Counts) {
@@ -1334,8 +1344,9 @@ async fn an_older_database_streams_the_team_to_its_supervisor_on_upgrade() {
         let supervisor = world.supervisor.id.to_string();
         conn.execute("DELETE FROM changes WHERE user_id = ?1", [&supervisor]).unwrap();
         conn.execute("DELETE FROM streams WHERE user_id = ?1", [&supervisor]).unwrap();
-        // Nor the later schedules (V6).
-        conn.execute_batch("DROP TABLE schedule_runs; DROP TABLE schedules;").unwrap();
+        // Nor the later schedules (V6) and devices' pending counts (V7).
+        conn.execute_batch("DROP TABLE schedule_runs; DROP TABLE schedules; ALTER TABLE devices DROP COLUMN pending;")
+            .unwrap();
         conn.pragma_update(None, "user_version", 4).unwrap();
     }
     let db = SqliteDatabase::open(&path).unwrap();

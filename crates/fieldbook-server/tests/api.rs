@@ -477,3 +477,25 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let after: Vec<String> = server.dump().into_iter().filter(|row| !row.starts_with("blob_uploads")).collect();
     assert_eq!(after, before);
 }
+
+/// A device tells what it still holds with each pull; its supervisor sees it on the devices
+/// list, and a pull that says nothing (an older app) leaves the figure as it was.
+#[tokio::test]
+async fn a_device_reports_its_waiting_changes_to_its_supervisor() {
+    let server = Server::start().await;
+    let tech = server.client("tech1").await;
+    let boss = server.client("supervisor").await;
+    let pending_of = |devices: &Value| {
+        devices.as_array().unwrap().iter().find(|d| d["id"] == tech.device_id.as_str()).unwrap()["pending"].clone()
+    };
+    let (_, devices) = boss.get("/v1/devices").await;
+    assert_eq!(pending_of(&devices), Value::Null, "never said");
+    assert_eq!(tech.get("/v1/sync/pull?after=0&limit=5&pending=7").await.0, StatusCode::OK);
+    let (_, devices) = boss.get("/v1/devices").await;
+    assert_eq!(pending_of(&devices), json!(7));
+    assert_eq!(tech.get("/v1/sync/pull?after=0&limit=5").await.0, StatusCode::OK);
+    let (_, devices) = boss.get("/v1/devices").await;
+    assert_eq!(pending_of(&devices), json!(7));
+    let (status, _) = tech.get("/v1/sync/pull?after=0&limit=5&pending=-1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -58,6 +58,9 @@ pub struct SyncClient {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// Changes waiting in the device's outbox, told to the server with each pull so that a
+    /// supervisor sees what a device still holds (as of its last sync).
+    pending: Option<u64>,
 }
 
 async fn answer<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, SyncError> {
@@ -95,7 +98,7 @@ fn http() -> reqwest::Client {
 
 impl SyncClient {
     pub fn new(base: &str, token: &str) -> SyncClient {
-        SyncClient { http: http(), base: base.trim_end_matches('/').to_owned(), token: token.to_owned() }
+        SyncClient { http: http(), base: base.trim_end_matches('/').to_owned(), token: token.to_owned(), pending: None }
     }
 
     /// Signs this device in with its report-signing key's public half (see
@@ -142,7 +145,8 @@ impl SyncClient {
     }
 
     pub async fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, SyncError> {
-        let path = format!("/v1/sync/pull?after={after}&limit={limit}");
+        let pending = self.pending.map(|n| format!("&pending={n}")).unwrap_or_default();
+        let path = format!("/v1/sync/pull?after={after}&limit={limit}{pending}");
         answer(self.request(reqwest::Method::GET, &path).send().await.map_err(offline)?).await
     }
 
@@ -482,6 +486,8 @@ pub async fn sync_with_progress(
     // order, each with its cursor in one transaction; on any failure the page in flight is
     // dropped and the next session starts from the last saved cursor.
     progress(SyncProgress::Receiving { received: 0 });
+    // What is still waiting after the push (a refused or unsent change), as of this sync.
+    let client = &SyncClient { pending: Some(lock(store).outbox_len()?), ..client.clone() };
     let mut limit = FIRST_PULL_PAGE;
     let mut in_flight = Some(Prefetch::start(client, lock(store).pull_cursor()?, limit));
     // Set once the first page says more follow: see `Store::set_bulk_pull`.

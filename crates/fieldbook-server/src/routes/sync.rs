@@ -50,6 +50,8 @@ pub struct PullParams {
     after: u64,
     /// Page size, 1 to 1000 (default 500).
     limit: Option<u32>,
+    /// Changes waiting in the device's outbox as it pulls, shown to its supervisor.
+    pending: Option<u64>,
 }
 
 /// The caller's changes after a cursor, in order, a page at a time.
@@ -69,7 +71,7 @@ pub async fn pull(
         return Err(ApiError::bad_request(format!("limit must be 1 to {MAX_PULL_PAGE}")));
     }
     let page = state.db.pull(actor.user.id, params.after, limit).await?;
-    state.db.record_sync(&actor.device.id, state.clock.now()).await?;
+    state.db.record_sync(&actor.device.id, state.clock.now(), params.pending).await?;
     metrics::counter!("fieldbook_sync_pulls_total").increment(1);
     Ok(Json(page))
 }

@@ -11,7 +11,11 @@ changes_received: number,
 /**
  * Its changes the server refused that no one has marked as dealt with yet.
  */
-unresolved_conflicts: number, revoked_at: string | null, 
+unresolved_conflicts: number, 
+/**
+ * Changes still waiting on it when it last synced (none if it never said).
+ */
+pending: number | null, revoked_at: string | null, 
 /**
  * This device itself.
  */

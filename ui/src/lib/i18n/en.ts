@@ -547,6 +547,7 @@ export const en = {
   'devices.last_sync': 'Last sync',
   'devices.never': 'Never',
   'devices.received': 'Changes received',
+  'devices.pending': 'Waiting on it at last sync',
   'devices.conflicts': 'Unresolved conflicts',
   'devices.state': 'State',
   'devices.active': 'Active',

@@ -546,6 +546,7 @@ export const zhCN: Messages = {
   'devices.last_sync': '上次同步',
   'devices.never': '从未',
   'devices.received': '已收到的更改',
+  'devices.pending': '上次同步时待发送',
   'devices.conflicts': '未处理的冲突',
   'devices.state': '状态',
   'devices.active': '使用中',
