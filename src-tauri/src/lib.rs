@@ -213,6 +213,16 @@ fn export_report(
 }
 
 #[tauri::command(async)]
+fn preview_report(
+    app: Shared<'_>,
+    work_order_id: String,
+    hash: Option<String>,
+    locale: Locale,
+) -> Result<Vec<String>, AppError> {
+    app.preview_report(&work_order_id, hash.as_deref(), locale)
+}
+
+#[tauri::command(async)]
 fn monthly_report(
     app: Shared<'_>,
     customer_id: String,
@@ -418,6 +428,7 @@ pub fn run() {
             verify_reports,
             export_report,
             open_report,
+            preview_report,
             monthly_report,
             export_monthly,
             template_catalog,

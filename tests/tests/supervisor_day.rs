@@ -234,6 +234,22 @@ async fn journey(
     session.wait_for_within("[data-testid=dispatch-panel][data-status=completed]", Duration::from_secs(30)).await?;
     session.click("[data-testid=verify-report]").await?;
     session.wait_for_count("[data-testid=report-version]", 2).await?;
+    // The report is read in the app before approval: its pages, typeset as the PDF is.
+    session.click("[data-testid=preview-report]").await?;
+    session.wait_for_within("[data-testid=report-preview-page]", Duration::from_secs(30)).await?;
+    let started = Instant::now();
+    let width = loop {
+        let width = session
+            .eval("const p = document.querySelector('[data-testid=report-preview-page]'); return p.complete ? p.naturalWidth : 0")
+            .await?
+            .as_u64()
+            .unwrap_or(0);
+        if width > 0 || started.elapsed() > Duration::from_secs(10) {
+            break width;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(width, 893, "an A4 page drawn at 1.5 px per point");
     session.click("[data-testid=review-approve]").await?;
     server_shows(db, id, "the approval", |w| w.status == WorkOrderStatus::Approved).await?;
 

@@ -166,15 +166,14 @@ impl App {
         Ok(versions)
     }
 
-    /// Writes a signed report (the latest, or the one whose hash is given) to a PDF in `dir`,
-    /// exactly as signed, with its verification footer and the signed report attached.
-    pub fn export_report(
+    /// A signed report (the latest, or the one whose hash is given) as the template's data
+    /// and images, exactly as signed, with its verification footer.
+    fn signed_document(
         &self,
         work_order_id: &str,
         hash: Option<&str>,
         locale: Locale,
-        dir: &Path,
-    ) -> Result<ExportedReport, AppError> {
+    ) -> Result<(ReportData, Vec<fieldbook_report::ReportImage>, SignedReport), AppError> {
         let (_, reports) = self.signed_reports_of(work_order_id)?;
         let report = match hash {
             Some(hash) => reports.iter().find(|r| r.hash == hash),
@@ -211,6 +210,35 @@ impl App {
             blob: &blob,
             verification: Some(Verification::of(report)),
         });
+        Ok((data, images, report.clone()))
+    }
+
+    /// The signed report's pages as PNG images (base64), typeset exactly as the exported PDF,
+    /// so a supervisor reviews the report in the app before approving it.
+    pub fn preview_report(
+        &self,
+        work_order_id: &str,
+        hash: Option<&str>,
+        locale: Locale,
+    ) -> Result<Vec<String>, AppError> {
+        use base64::Engine;
+        let (data, images, _) = self.signed_document(work_order_id, hash, locale)?;
+        let pages = fieldbook_report::preview(fonts()?, fieldbook_report::DEFAULT_TEMPLATE, &data, &images, 1.5)
+            .map_err(|e| AppError::new(ErrorCode::Storage, e.to_string()))?;
+        Ok(pages.iter().map(|png| base64::engine::general_purpose::STANDARD.encode(png)).collect())
+    }
+
+    /// Writes a signed report (the latest, or the one whose hash is given) to a PDF in `dir`,
+    /// exactly as signed, with its verification footer and the signed report attached.
+    pub fn export_report(
+        &self,
+        work_order_id: &str,
+        hash: Option<&str>,
+        locale: Locale,
+        dir: &Path,
+    ) -> Result<ExportedReport, AppError> {
+        let (data, images, report) = self.signed_document(work_order_id, hash, locale)?;
+        let visit = &report.document.visit;
         let pdf = fieldbook_report::render(fonts()?, fieldbook_report::DEFAULT_TEMPLATE, &data, &images)
             .map_err(|e| AppError::new(ErrorCode::Storage, e.to_string()))?;
         let code = short_code(&report.hash);

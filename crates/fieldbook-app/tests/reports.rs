@@ -110,6 +110,22 @@ async fn a_signed_report_is_checked_exported_and_confirmed_by_the_ledger() {
     let carried = fieldbook_report::signed_report_in_pdf(&pdf).unwrap().expect("the PDF carries its report");
     assert_eq!(carried.hash, version.hash);
 
+    // The preview: the same pages as the PDF, as images with ink on them.
+    let preview = app.preview_report(&id, Some(&version.hash), Locale::ZhCn).unwrap();
+    let pdf_pages = lopdf::Document::load_mem(&pdf).unwrap().get_pages().len();
+    assert_eq!(preview.len(), pdf_pages, "one image per PDF page");
+    for page in &preview {
+        use base64::Engine;
+        let png = base64::engine::general_purpose::STANDARD.decode(page).unwrap();
+        let image = image::load_from_memory_with_format(&png, image::ImageFormat::Png).unwrap().to_luma8();
+        // A4 at 1.5 px per point.
+        assert_eq!((image.width(), image.height()), (893, 1263));
+        let inked = image.pixels().filter(|p| p.0[0] < 128).count();
+        assert!(inked > 10_000, "a page with text on it: {inked} dark pixels");
+    }
+    let missing = app.preview_report(&id, Some("0000"), Locale::ZhCn).unwrap_err();
+    assert_eq!(missing.code, fieldbook_app::ErrorCode::NotFound);
+
     // Sync: the ledger checks and holds it.
     app.sync_now().await.unwrap();
     let versions = app.verify_reports(&id).await.unwrap();

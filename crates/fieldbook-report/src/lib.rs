@@ -44,6 +44,8 @@ pub enum ReportError {
     Pdf(String),
     #[error("this file is not a PDF that can be read: {0}")]
     NotAPdf(String),
+    #[error("drawing the preview failed: {0}")]
+    Preview(String),
     #[error("drawing a chart failed: {0}")]
     Chart(String),
     #[error("writing the CSV failed: {0}")]
@@ -97,14 +99,29 @@ pub fn render(
     data: &ReportData,
     images: &[ReportImage],
 ) -> Result<Vec<u8>, ReportError> {
+    typeset(fonts, template, serde_json::to_vec(data)?, &visit_files(data, images), &data.number)
+}
+
+/// A visit report's images, and the signed report its PDF carries when it carries one.
+fn visit_files(data: &ReportData, images: &[ReportImage]) -> Vec<ReportImage> {
     let mut files = images.to_vec();
     if let Some(signed) = data.verification.as_ref().and_then(|v| v.signed_report.clone()) {
         files.push(ReportImage { path: format!("/{SIGNED_REPORT_FILE}"), bytes: signed });
     }
-    typeset(fonts, template, serde_json::to_vec(data)?, &files, &data.number)
+    files
 }
 
 /// Typesets `template` with `data` as `/data.json` and `files` beside it.
+fn compile(fonts: &Fonts, template: &str, data: Vec<u8>, files: &[ReportImage]) -> Result<PagedDocument, ReportError> {
+    let files = std::iter::once(("/data.json".to_owned(), data))
+        .chain(files.iter().map(|file| (file.path.clone(), file.bytes.clone())));
+    let world = world::ReportWorld::new(&fonts.library, &fonts.book, &fonts.fonts, template, files);
+    typst::compile(&world).output.map_err(|errors| {
+        ReportError::Template(errors.iter().map(|e| world.describe(e)).collect::<Vec<_>>().join("; "))
+    })
+}
+
+/// Typesets `template` with `data` as `/data.json` and `files` beside it, to PDF.
 pub(crate) fn typeset(
     fonts: &Fonts,
     template: &str,
@@ -112,12 +129,7 @@ pub(crate) fn typeset(
     files: &[ReportImage],
     ident: &str,
 ) -> Result<Vec<u8>, ReportError> {
-    let files = std::iter::once(("/data.json".to_owned(), data))
-        .chain(files.iter().map(|file| (file.path.clone(), file.bytes.clone())));
-    let world = world::ReportWorld::new(&fonts.library, &fonts.book, &fonts.fonts, template, files);
-    let document: PagedDocument = typst::compile(&world).output.map_err(|errors| {
-        ReportError::Template(errors.iter().map(|e| world.describe(e)).collect::<Vec<_>>().join("; "))
-    })?;
+    let document = compile(fonts, template, data, files)?;
     let options =
         typst_pdf::PdfOptions { ident: typst::foundations::Smart::Custom(ident.to_owned()), ..Default::default() };
     let pdf = typst_pdf::pdf(&document, &options).map_err(|errors| {
@@ -127,6 +139,29 @@ pub(crate) fn typeset(
     // shaped words) and drop the rest, so a long-running app does not grow with every report.
     comemo::evict(10);
     pdf
+}
+
+/// The report's pages as PNG images at `pixel_per_pt` pixels per point (1.5 reads well on a
+/// tablet): the same typeset document the PDF is written from, for a preview in the app.
+pub fn preview(
+    fonts: &Fonts,
+    template: &str,
+    data: &ReportData,
+    images: &[ReportImage],
+    pixel_per_pt: f64,
+) -> Result<Vec<Vec<u8>>, ReportError> {
+    if !(0.25..=4.0).contains(&pixel_per_pt) {
+        return Err(ReportError::Preview(format!("it is drawn at 0.25 to 4 pixels per point, not {pixel_per_pt}")));
+    }
+    let document = compile(fonts, template, serde_json::to_vec(data)?, &visit_files(data, images))?;
+    let options = typst_render::RenderOptions { pixel_per_pt: pixel_per_pt.into(), ..Default::default() };
+    let pages = document
+        .pages()
+        .iter()
+        .map(|page| typst_render::render(page, &options).encode_png().map_err(|e| ReportError::Preview(e.to_string())))
+        .collect();
+    comemo::evict(10);
+    pages
 }
 
 /// The signed report a Fieldbook PDF carries (see [`Verification::of`]), if it carries one.

@@ -253,6 +253,11 @@ export function verifyReports(workOrderId: string): Promise<ReportVersion[]> {
 }
 
 /** Writes a signed report (the latest unless `hash` names one) to a PDF, in `locale`. */
+/** The signed report's pages as PNG images (base64), typeset as the PDF is. */
+export function previewReport(workOrderId: string, hash: string | null, locale: Locale): Promise<string[]> {
+  return call<string[]>('preview_report', { workOrderId, hash, locale });
+}
+
 export function exportReport(workOrderId: string, hash: string | null, locale: Locale): Promise<ExportedReport> {
   return call<ExportedReport>('export_report', { workOrderId, hash, locale });
 }
