@@ -156,9 +156,17 @@ fn apply(
     let signed = state.signed.get(&id).copied().unwrap_or(false);
     let mut checked = rules::check_mutation(user, work_order, template, signed, &mutation.op);
     if let (Ok(_), MutationOp::Report(report)) = (&checked, &mutation.op) {
-        // A signed report goes to the ledger, not to the records, and is never streamed.
+        // A signed report goes to the ledger, not to the records. Once there it is streamed to
+        // everyone who holds the work order: a supervisor reviews it offline, and whichever
+        // device signs the next version names it as the version it amends.
         match crate::ledger::append(conn, user, device_id, report, at)? {
-            Ok(_) => return Ok(Outcome::Applied),
+            Ok(_) => {
+                if let Some(current) = work_order {
+                    let current = current.clone();
+                    work_orders::stream_record(conn, &mut state.loader, &current, mutation.op.clone())?;
+                }
+                return Ok(Outcome::Applied);
+            }
             Err(refused) => checked = Err(refused),
         }
     }

@@ -67,6 +67,23 @@ pub(crate) fn sign_report(conn: &Connection, work_order: &WorkOrder, now: DateTi
     Ok(signed)
 }
 
+/// Keeps a signed report as given; returns whether it was new.
+pub(crate) fn keep_signed_report_in(conn: &Connection, report: &SignedReport) -> Result<bool> {
+    let d = &report.document;
+    let added = conn.execute(
+        "INSERT OR IGNORE INTO signed_reports (hash, work_order_id, visit_version, signed_at, body)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            report.hash,
+            d.visit.work_order.id.to_string(),
+            i64::from(d.visit.work_order.visit_version),
+            millis(d.signed_at),
+            serde_json::to_string(report).map_err(|e| StoreError::Corrupt(e.to_string()))?
+        ],
+    )?;
+    Ok(added == 1)
+}
+
 fn latest_hash(conn: &Connection, work_order: WorkOrderId) -> Result<Option<String>> {
     Ok(conn
         .query_row(
@@ -89,19 +106,7 @@ impl Store {
     /// Keeps a signed report another device made, as the server's ledger gave it (a
     /// supervisor reviewing a visit, a technician's other device). Returns whether it was new.
     pub fn keep_signed_report(&mut self, report: &SignedReport) -> Result<bool> {
-        let d = &report.document;
-        let added = self.conn.execute(
-            "INSERT OR IGNORE INTO signed_reports (hash, work_order_id, visit_version, signed_at, body)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                report.hash,
-                d.visit.work_order.id.to_string(),
-                i64::from(d.visit.work_order.visit_version),
-                millis(d.signed_at),
-                serde_json::to_string(report).map_err(|e| StoreError::Corrupt(e.to_string()))?
-            ],
-        )?;
-        Ok(added == 1)
+        keep_signed_report_in(&self.conn, report)
     }
 
     /// The signed reports of a work order this device holds, oldest first.

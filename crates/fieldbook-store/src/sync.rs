@@ -24,6 +24,8 @@ pub enum PulledRecord {
     Note(Note),
     SignOff(SignOff),
     CorrectiveRequest(fieldbook_domain::CorrectiveRequest),
+    /// A signed report the server's ledger accepted (from any device).
+    Report(Box<fieldbook_domain::evidence::SignedReport>),
 }
 
 /// One pulled change, in the store's own terms. What a work order refers to arrives beside
@@ -280,6 +282,7 @@ impl Store {
                         PulledRecord::Note(r) => insert_note(&tx, r)?,
                         PulledRecord::SignOff(r) => insert_sign_off(&tx, r)?,
                         PulledRecord::CorrectiveRequest(r) => insert_corrective_request(&tx, r)?,
+                        PulledRecord::Report(r) => usize::from(crate::evidence::keep_signed_report_in(&tx, r)?),
                     };
                 }
                 PulledChange::Removed(id) => {

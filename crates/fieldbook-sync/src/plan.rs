@@ -90,8 +90,9 @@ pub fn into_pulled(body: ChangeBody) -> Option<PulledChange> {
             MutationOp::Note(r) => PulledRecord::Note(r),
             MutationOp::SignOff(r) => PulledRecord::SignOff(r),
             MutationOp::CorrectiveRequest(r) => PulledRecord::CorrectiveRequest(r),
-            // Status steps reach devices inside work-order changes, never as records.
-            MutationOp::Status(_) | MutationOp::Report(_) | MutationOp::Dispatch(_) => return None,
+            MutationOp::Report(r) => PulledRecord::Report(r),
+            // Status and dispatch steps reach devices inside work-order changes, never as records.
+            MutationOp::Status(_) | MutationOp::Dispatch(_) => return None,
         }),
     })
 }
@@ -109,8 +110,9 @@ pub fn to_pulled(body: &ChangeBody) -> Option<PulledChange> {
             MutationOp::Note(r) => PulledRecord::Note(r.clone()),
             MutationOp::SignOff(r) => PulledRecord::SignOff(r.clone()),
             MutationOp::CorrectiveRequest(r) => PulledRecord::CorrectiveRequest(r.clone()),
-            // Status steps reach devices inside work-order changes, never as records.
-            MutationOp::Status(_) | MutationOp::Report(_) | MutationOp::Dispatch(_) => return None,
+            MutationOp::Report(r) => PulledRecord::Report(r.clone()),
+            // Status and dispatch steps reach devices inside work-order changes, never as records.
+            MutationOp::Status(_) | MutationOp::Dispatch(_) => return None,
         }),
     })
 }

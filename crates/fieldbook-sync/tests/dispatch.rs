@@ -215,3 +215,66 @@ async fn a_supervisor_step_the_server_refuses_is_a_conflict_and_the_device_is_pu
     assert!(server.db.work_order(other).await.unwrap().is_none());
     assert!(tech.store.lock().unwrap().work_order(other).is_err(), "the refused call left the device");
 }
+
+/// Signed reports reach every device holding the work order once the ledger accepts them: the
+/// supervisor reviews both versions without asking the server, and a technician who re-signs
+/// a returned visit on another tablet names the first version, so the ledger takes it.
+#[tokio::test]
+async fn signed_reports_reach_the_supervisor_and_the_technicians_other_tablet() {
+    let server = server().await;
+    let boss = device(&server, "supervisor").await;
+    let tablet_a = device(&server, "tech1").await;
+    let tablet_b = device(&server, "tech1").await;
+    for d in [&boss, &tablet_a, &tablet_b] {
+        d.sync().await;
+    }
+    let catalog = boss.store.lock().unwrap().dispatch_catalog().unwrap();
+    let id = WorkOrderId::new();
+    let now = Utc::now();
+    let call = repair_call(&catalog, tablet_a.user);
+    boss.store
+        .lock()
+        .unwrap()
+        .dispatch(&Dispatch { work_order_id: id, at: now, action: DispatchAction::Create(Box::new(call)) }, now)
+        .unwrap();
+    boss.sync().await;
+
+    // Signed on tablet A.
+    tablet_a.sync().await;
+    do_visit(&tablet_a, id, "李工");
+    assert_eq!(tablet_a.sync().await.refused, 0);
+    let first = server.db.reports(id).await.unwrap();
+    assert_eq!(first.len(), 1);
+
+    // The supervisor's device has the signed report by sync alone, and returns the visit.
+    boss.sync().await;
+    let held = boss.store.lock().unwrap().signed_reports(id).unwrap();
+    assert_eq!(held.iter().map(|r| r.hash.clone()).collect::<Vec<_>>(), vec![first[0].hash.clone()]);
+    let back = DispatchAction::Review(ReviewRequest::Return { reason: "补拍电池铭牌".into() });
+    boss.store
+        .lock()
+        .unwrap()
+        .dispatch(&Dispatch { work_order_id: id, at: Utc::now(), action: back }, Utc::now())
+        .unwrap();
+    assert_eq!(boss.sync().await.refused, 0);
+
+    // Reopened and signed again on tablet B, which never held version 0 until it synced.
+    tablet_b.sync().await;
+    assert_eq!(tablet_b.store.lock().unwrap().signed_reports(id).unwrap().len(), 1, "tablet B has version 0");
+    tablet_b.store.lock().unwrap().change_status(id, StatusAction::Reopen, Utc::now()).unwrap();
+    do_visit(&tablet_b, id, "李工");
+    let report = tablet_b.sync().await;
+    assert_eq!(report.refused, 0, "the ledger takes version 1 from the other tablet");
+    let ledger = server.db.reports(id).await.unwrap();
+    assert_eq!(ledger.len(), 2);
+    assert_eq!(ledger[1].previous.as_deref(), Some(ledger[0].hash.as_str()));
+
+    // Both versions are on the supervisor's device, and on tablet A, without a fetch.
+    boss.sync().await;
+    tablet_a.sync().await;
+    for d in [&boss, &tablet_a] {
+        let hashes: Vec<String> =
+            d.store.lock().unwrap().signed_reports(id).unwrap().into_iter().map(|r| r.hash).collect();
+        assert_eq!(hashes, vec![ledger[0].hash.clone(), ledger[1].hash.clone()]);
+    }
+}
