@@ -236,10 +236,23 @@ impl SyncClient {
         answer(request.timeout(Duration::from_secs(20)).send().await.map_err(offline)?).await
     }
 
-    /// What a supervisor dispatches to: customers, sites, equipment, policies, checklists and
-    /// the team's technicians.
-    pub async fn dispatch_reference(&self) -> Result<fieldbook_protocol::ReferenceData, SyncError> {
-        answer(self.request(reqwest::Method::GET, "/v1/dispatch/reference").send().await.map_err(offline)?).await
+    /// What a supervisor dispatches to (customers, sites, equipment, policies, checklists and
+    /// the team's technicians) and its ETag, or `None` when it is unchanged since `etag`.
+    pub async fn dispatch_reference(
+        &self,
+        etag: Option<&str>,
+    ) -> Result<Option<(fieldbook_protocol::ReferenceData, String)>, SyncError> {
+        let mut request = self.request(reqwest::Method::GET, "/v1/dispatch/reference");
+        if let Some(etag) = etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        let response = request.send().await.map_err(offline)?;
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        let etag =
+            response.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        Ok(Some((answer(response).await?, etag)))
     }
 
     /// The parts catalog and its ETag, or `None` when it is unchanged since `etag`.
@@ -522,9 +535,15 @@ pub async fn sync_with_progress(
     }
     // A supervisor records calls and dispatches offline: every customer, site and piece of
     // equipment, and the team's technicians, kept as the server has them.
+    // Asked with the tag of the last one kept, so an unchanged catalogue costs one small answer.
     if matches!(lock(store).setting("user_role")?.as_deref(), Some("supervisor" | "admin")) {
-        let reference = client.dispatch_reference().await?;
-        lock(store).import(&plan::to_reference(reference))?;
+        let etag = lock(store).setting("dispatch.etag")?;
+        if let Some((reference, etag)) = client.dispatch_reference(etag.as_deref()).await? {
+            let mut store = lock(store);
+            store.import(&plan::to_reference(reference))?;
+            // Kept after the import: a crash between the two asks again next time.
+            store.set_setting("dispatch.etag", &etag)?;
+        }
     }
     // Photos and signatures recorded on other devices, newest visits first, within a budget.
     let wanted = lock(store).missing_blobs(200)?;

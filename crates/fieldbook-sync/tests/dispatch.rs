@@ -278,3 +278,35 @@ async fn signed_reports_reach_the_supervisor_and_the_technicians_other_tablet() 
         assert_eq!(hashes, vec![ledger[0].hash.clone(), ledger[1].hash.clone()]);
     }
 }
+
+/// The dispatch catalogue is asked for with the tag of the one kept: unchanged, nothing is
+/// sent again; a new customer on the server changes the tag and reaches the device.
+#[tokio::test]
+async fn the_dispatch_catalogue_is_fetched_again_only_when_it_changed() {
+    let server = server().await;
+    let boss = device(&server, "supervisor").await;
+    boss.sync().await;
+    let tag = || boss.store.lock().unwrap().setting("dispatch.etag").unwrap().expect("the catalogue's tag is kept");
+    let first = tag();
+    boss.sync().await;
+    assert_eq!(tag(), first, "unchanged");
+    let customers = boss.store.lock().unwrap().dispatch_catalog().unwrap().customers.len();
+
+    let policy = server.db.policies().await.unwrap()[0].id;
+    let customer = Customer {
+        id: CustomerId::new(),
+        name: "宁波舟山港信息中心".into(),
+        address: "宁波市北仑区".into(),
+        policy_id: policy,
+    };
+    server
+        .db
+        .import(fieldbook_server_db::ReferenceBatch { customers: vec![customer.clone()], ..Default::default() })
+        .await
+        .unwrap();
+    boss.sync().await;
+    assert_ne!(tag(), first);
+    let catalog = boss.store.lock().unwrap().dispatch_catalog().unwrap();
+    assert_eq!(catalog.customers.len(), customers + 1);
+    assert!(catalog.customers.iter().any(|c| c.id == customer.id));
+}

@@ -53,10 +53,16 @@ pub async fn create_template(
     (status = 401, body = ErrorBody),
 ))]
 pub async fn parts(State(state): State<AppState>, actor: Actor, headers: HeaderMap) -> ApiResult<Response> {
-    use sha2::Digest;
     authorize(&actor, Action::ReadCatalog)?;
     let body = serde_json::to_vec(&state.db.parts().await?)
         .map_err(|e| ApiError::internal(format!("the parts catalog could not be written out: {e}")))?;
+    tagged(body, &headers)
+}
+
+/// A JSON body with its SHA-256 as the `ETag`, or `304 Not Modified` when the caller sent
+/// that tag in `If-None-Match`.
+fn tagged(body: Vec<u8>, headers: &HeaderMap) -> ApiResult<Response> {
+    use sha2::Digest;
     let etag = format!("\"{}\"", hex::encode(sha2::Sha256::digest(&body)));
     let unchanged = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
     let mut response = if unchanged {
@@ -208,20 +214,25 @@ pub async fn create_asset(
 
 /// What a supervisor's device needs to record calls and dispatch offline: every service
 /// policy, customer, site, asset and checklist template, and the active technicians of the
-/// caller's team (every technician for an admin).
+/// caller's team (every technician for an admin). The `ETag` is the body's SHA-256: sent back
+/// in `If-None-Match`, it gets `304 Not Modified` while nothing changed.
 #[utoipa::path(get, path = "/v1/dispatch/reference", responses(
     (status = 200, body = fieldbook_protocol::ReferenceData),
+    (status = 304, description = "nothing changed since the ETag given"),
     (status = 401, body = ErrorBody),
     (status = 403, body = ErrorBody),
 ))]
 pub async fn dispatch_reference(
     State(state): State<AppState>,
     actor: Actor,
-) -> ApiResult<Json<fieldbook_protocol::ReferenceData>> {
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     authorize(&actor, Action::ReadUsers)?;
     let team_of = match crate::authz::work_order_scope(&actor) {
         crate::authz::Scope::Team(me) => Some(me),
         _ => None,
     };
-    Ok(Json(state.db.dispatch_reference(team_of).await?))
+    let body = serde_json::to_vec(&state.db.dispatch_reference(team_of).await?)
+        .map_err(|e| ApiError::internal(format!("the dispatch reference could not be written out: {e}")))?;
+    tagged(body, &headers)
 }
