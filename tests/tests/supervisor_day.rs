@@ -321,9 +321,13 @@ async fn journey(
     session.eval("location.hash = '#/'").await?;
     session.click("[data-testid=board-monthly]").await?;
     choose(session, "[data-testid=monthly-customer]", customer).await?;
-    let faults = session
-        .wait_for_text("[data-testid=monthly-faults]", |t| t.trim().parse::<u32>().is_ok_and(|n| n >= 1))
-        .await?;
+    // The month of the call (the screen offers the month just ended during a month's first week).
+    let this_month = created.reported_at.with_timezone(&chrono::Local).format("%Y-%m").to_string();
+    choose(session, "[data-testid=monthly-month]", &this_month).await?;
+    let shown = format!(
+        "[data-testid=monthly-kpis][data-month='{this_month}'][data-customer='{customer}'] [data-testid=monthly-faults]"
+    );
+    let faults = session.wait_for_text(&shown, |t| t.trim().parse::<u32>().is_ok_and(|n| n >= 1)).await?;
     session.wait_for_count("[data-testid=monthly-chart]", 4).await?;
     session.click("[data-testid=monthly-export-pdf]").await?;
     session.wait_for_text("[data-testid=monthly-exported]", |t| t.contains(".pdf")).await?;

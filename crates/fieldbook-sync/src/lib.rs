@@ -242,22 +242,21 @@ impl SyncClient {
         &self,
         etag: Option<&str>,
     ) -> Result<Option<(fieldbook_protocol::ReferenceData, String)>, SyncError> {
-        let mut request = self.request(reqwest::Method::GET, "/v1/dispatch/reference");
-        if let Some(etag) = etag {
-            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
-        }
-        let response = request.send().await.map_err(offline)?;
-        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
-            return Ok(None);
-        }
-        let etag =
-            response.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-        Ok(Some((answer(response).await?, etag)))
+        self.get_if_changed("/v1/dispatch/reference", etag).await
     }
 
     /// The parts catalog and its ETag, or `None` when it is unchanged since `etag`.
     pub async fn parts(&self, etag: Option<&str>) -> Result<Option<(Vec<PartCatalogEntry>, String)>, SyncError> {
-        let mut request = self.request(reqwest::Method::GET, "/v1/parts");
+        self.get_if_changed("/v1/parts", etag).await
+    }
+
+    /// A tagged resource and its new ETag, or `None` when the server says it is still `etag`.
+    async fn get_if_changed<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        etag: Option<&str>,
+    ) -> Result<Option<(T, String)>, SyncError> {
+        let mut request = self.request(reqwest::Method::GET, path);
         if let Some(etag) = etag {
             request = request.header(reqwest::header::IF_NONE_MATCH, etag);
         }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recentMonths, splitMinutes, svgImage } from './monthly';
+import { defaultMonth, recentMonths, splitMinutes, svgImage } from './monthly';
 
 describe('recentMonths', () => {
   it('counts back across the new year, newest first', () => {
@@ -26,5 +26,14 @@ describe('splitMinutes', () => {
     expect(splitMinutes(119)).toEqual({ value: 119, unit: 'min' });
     expect(splitMinutes(120)).toEqual({ value: 2, unit: 'h' });
     expect(splitMinutes(889)).toEqual({ value: 14.8, unit: 'h' });
+  });
+});
+
+describe('defaultMonth', () => {
+  it('offers the month just ended during the first week, else the current one', () => {
+    expect(defaultMonth(new Date(2026, 11, 1))).toBe('2026-11');
+    expect(defaultMonth(new Date(2027, 0, 7))).toBe('2026-12');
+    expect(defaultMonth(new Date(2026, 10, 8))).toBe('2026-11');
+    expect(defaultMonth(new Date(2026, 10, 30))).toBe('2026-11');
   });
 });

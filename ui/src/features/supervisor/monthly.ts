@@ -18,6 +18,15 @@ export function recentMonths(now: Date, count: number): string[] {
 }
 
 /**
+ * The month a report is most likely wanted for: the one just ended during the first week of a
+ * month (when monthly reports are written), else the current one.
+ */
+export function defaultMonth(now: Date): string {
+  const months = recentMonths(now, 2);
+  return (now.getDate() <= 7 ? months[1] : months[0]) ?? '';
+}
+
+/**
  * A chart's SVG as an image address. Shown through `<img>`, an SVG runs no script, so text the
  * technicians wrote (fault categories) cannot do anything but show.
  */
