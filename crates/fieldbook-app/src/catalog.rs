@@ -10,7 +10,6 @@ use fieldbook_domain::text::{optional_text, required_text};
 use fieldbook_domain::{Bilingual, ChecklistItem, ChecklistTemplate, TemplateId};
 use fieldbook_protocol::PartCatalogEntry;
 use fieldbook_store::ImportBatch;
-use fieldbook_sync::SyncError;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -42,15 +41,6 @@ pub struct TemplateDraft {
     pub code: String,
     pub name: Bilingual,
     pub items: Vec<ChecklistItem>,
-}
-
-fn refused(err: SyncError) -> AppError {
-    match err {
-        SyncError::Server { status: 400 | 422, message, .. } => AppError::new(ErrorCode::InvalidInput, message),
-        SyncError::Server { status: 403, message, .. } => AppError::new(ErrorCode::Forbidden, message),
-        SyncError::Server { status: 409, message, .. } => AppError::new(ErrorCode::RuleViolation, message),
-        err => crate::sync::sync_error(err),
-    }
 }
 
 /// A key for an item that has none: its method and the first free number.
@@ -132,7 +122,7 @@ impl App {
             self.store().templates()?.iter().filter(|t| t.code == code).map(|t| t.version).max().unwrap_or(0) + 1;
         let template = ChecklistTemplate { id: TemplateId::new(), code, version, name, items };
         template.validate().map_err(|message| AppError::new(ErrorCode::InvalidInput, message))?;
-        client.create_template(&template).await.map_err(refused)?;
+        client.create_template(&template).await.map_err(crate::sync::server_refusal)?;
         self.store().import(&ImportBatch { templates: vec![template.clone()], ..ImportBatch::default() })?;
         self.template_catalog()?
             .into_iter()
@@ -145,19 +135,7 @@ impl App {
     pub fn part_catalog(&self, search: &str) -> Result<Vec<PartOption>, AppError> {
         self.supervising()?;
         let search = optional_text("search", search, 200)?;
-        let mut parts: Vec<PartOption> = self
-            .store()
-            .search_parts(&search, 500)?
-            .into_iter()
-            .map(|(part_number, name, needs_customer_approval, unit_price_cents)| PartOption {
-                part_number,
-                name,
-                needs_customer_approval,
-                unit_price_cents,
-            })
-            .collect();
-        parts.sort_by(|a, b| a.part_number.cmp(&b.part_number));
-        Ok(parts)
+        self.search_parts_up_to(&search, 500)
     }
 
     /// Adds a part to the catalogue or changes it (by part number), on the server and then on
@@ -173,7 +151,7 @@ impl App {
         if entry.unit_price_cents < 0 {
             return Err(fieldbook_domain::InvalidInput::NegativePrice(entry.unit_price_cents).into());
         }
-        let saved = client.put_part(&entry).await.map_err(refused)?;
+        let saved = client.put_part(&entry).await.map_err(crate::sync::server_refusal)?;
         let row =
             (saved.part_number.clone(), saved.name.clone(), saved.needs_customer_approval, saved.unit_price_cents);
         self.store().import(&ImportBatch { parts_catalog: vec![row], ..ImportBatch::default() })?;

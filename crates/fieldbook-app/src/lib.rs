@@ -370,9 +370,14 @@ impl App {
     /// Parts-catalog entries whose number or name contains `search` (at most 50).
     pub fn search_parts(&self, search: &str) -> Result<Vec<PartOption>, AppError> {
         let search = fieldbook_domain::text::optional_text("search", search, 200)?;
+        self.search_parts_up_to(&search, 50)
+    }
+
+    /// Catalogue entries matching `search`, by part number, at most `limit`.
+    pub(crate) fn search_parts_up_to(&self, search: &str, limit: u32) -> Result<Vec<PartOption>, AppError> {
         Ok(self
             .store()
-            .search_parts(&search, 50)?
+            .search_parts(search, limit)?
             .into_iter()
             .map(|(part_number, name, needs_customer_approval, unit_price_cents)| PartOption {
                 part_number,

@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use fieldbook_domain::schedule::{PatrolSchedule, Recurrence};
 use fieldbook_domain::{Contact, ScheduleId, WorkOrderKind};
 use fieldbook_protocol::CreateSchedule;
-use fieldbook_sync::SyncError;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -54,15 +53,6 @@ pub struct ScheduleDraft {
 }
 
 /// A refusal of the server in the app's words.
-fn refused(err: SyncError) -> AppError {
-    match err {
-        SyncError::Server { status: 400 | 422, message, .. } => AppError::new(ErrorCode::InvalidInput, message),
-        SyncError::Server { status: 403, message, .. } => AppError::new(ErrorCode::Forbidden, message),
-        SyncError::Server { status: 404, message, .. } => AppError::new(ErrorCode::NotFound, message),
-        err => crate::sync::sync_error(err),
-    }
-}
-
 impl App {
     fn schedule_client(&self) -> Result<fieldbook_sync::SyncClient, AppError> {
         self.supervising()?;
@@ -110,7 +100,7 @@ impl App {
     /// The team's schedules, newest first (from the server).
     pub async fn schedules(&self) -> Result<Vec<ScheduleView>, AppError> {
         let client = self.schedule_client()?;
-        let schedules = client.schedules().await.map_err(refused)?;
+        let schedules = client.schedules().await.map_err(crate::sync::server_refusal)?;
         self.schedule_views(schedules)
     }
 
@@ -140,7 +130,7 @@ impl App {
         if !catalog.sites.iter().any(|s| s.id == request.site_id && s.customer_id == request.customer_id) {
             return Err(AppError::new(ErrorCode::InvalidInput, "choose a site of the customer"));
         }
-        client.create_schedule(&request).await.map_err(refused)?;
+        client.create_schedule(&request).await.map_err(crate::sync::server_refusal)?;
         // The work orders already due arrive with the next pull; a failed sync is retried by
         // the background loop and does not undo the schedule.
         let _ = self.sync_now().await;
@@ -151,7 +141,7 @@ impl App {
     pub async fn set_schedule_active(&self, id: &str, active: bool) -> Result<Vec<ScheduleView>, AppError> {
         let client = self.schedule_client()?;
         let id: ScheduleId = parse_id(id)?;
-        client.set_schedule_active(id, active).await.map_err(refused)?;
+        client.set_schedule_active(id, active).await.map_err(crate::sync::server_refusal)?;
         if active {
             let _ = self.sync_now().await;
         }

@@ -237,16 +237,7 @@ impl App {
             return Err(AppError::new(ErrorCode::InvalidInput, "this is the device you are using; sign out instead"));
         }
         let client = self.client()?.ok_or_else(|| AppError::new(ErrorCode::NotSignedIn, "sign in first"))?;
-        match client.revoke_device(&id).await {
-            Ok(_) => {}
-            Err(fieldbook_sync::SyncError::Server { status: 403, message, .. }) => {
-                return Err(AppError::new(ErrorCode::Forbidden, message));
-            }
-            Err(fieldbook_sync::SyncError::Server { status: 404, message, .. }) => {
-                return Err(AppError::new(ErrorCode::NotFound, message));
-            }
-            Err(err) => return Err(crate::sync::sync_error(err)),
-        }
+        client.revoke_device(&id).await.map_err(crate::sync::server_refusal)?;
         self.team_devices().await
     }
 

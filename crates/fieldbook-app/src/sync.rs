@@ -280,6 +280,17 @@ pub(crate) fn sync_error(err: SyncError) -> AppError {
     AppError::new(code, err.to_string())
 }
 
+/// A request to the server that it refused, in the app's words: bad input, not allowed, not
+/// found, or a rule (a conflict); anything else as [`sync_error`] says it.
+pub(crate) fn server_refusal(err: SyncError) -> AppError {
+    match err {
+        SyncError::Server { status: 400 | 422, message, .. } => AppError::new(ErrorCode::InvalidInput, message),
+        SyncError::Server { status: 403, message, .. } => AppError::new(ErrorCode::Forbidden, message),
+        SyncError::Server { status: 404, message, .. } => AppError::new(ErrorCode::NotFound, message),
+        err => sync_error(err),
+    }
+}
+
 /// Runs sync for as long as the app lives: at start, [`DEBOUNCE`] after a change, every
 /// [`PERIOD`], on "sync now", and after a failure with [`backoff`].
 pub async fn run(app: Arc<App>) {
