@@ -55,10 +55,12 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The pragmas every connection runs with. `synchronous=FULL` makes each commit durable
 /// in WAL mode before it returns (NORMAL may lose the last commits on power loss); sorts and
-/// temporary indexes stay in memory rather than in temporary files.
+/// temporary indexes stay in memory rather than in temporary files. A write-ahead log that a
+/// first sync grew to tens of megabytes is cut back to 8 MB when it is next started over.
 pub const PRAGMAS: &str = "
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = FULL;
+    PRAGMA journal_size_limit = 8388608;
     PRAGMA foreign_keys = ON;
     PRAGMA busy_timeout = 5000;
     PRAGMA temp_store = MEMORY;

@@ -466,13 +466,19 @@ fn bodies<T: serde::de::DeserializeOwned>(conn: &Connection, sql: &str, id: Work
     texts.iter().map(|t| from_json(t)).collect()
 }
 
+/// A work order's inspection results as whole JSON records: the body with the fields its
+/// columns hold put back (see `reference::insert_result`).
+pub(crate) const RESULT_JSON: &str = "
+    SELECT json_set(body, '$.id', id, '$.work_order_id', work_order_id, '$.item_key', item_key,
+                    '$.assessment', assessment, '$.supersedes', supersedes)
+      FROM inspection_results WHERE work_order_id = ?1 ORDER BY recorded_at, id";
+
 /// One work order's visit. Records come in time order, ties broken by id, so every device
 /// that holds the same records lists them alike (and the content hash agrees).
 pub(crate) fn load_visit(conn: &Connection, id: WorkOrderId) -> Result<Visit> {
     let work_order = load_work_order(conn, id)?;
     let template = work_order.template_id.map(|t| load_template(conn, t)).transpose()?.flatten();
-    let results: Vec<InspectionResult> =
-        bodies(conn, "SELECT body FROM inspection_results WHERE work_order_id = ?1 ORDER BY recorded_at, id", id)?;
+    let results: Vec<InspectionResult> = bodies(conn, RESULT_JSON, id)?;
     let faults: Vec<FaultRecord> =
         bodies(conn, "SELECT body FROM fault_records WHERE work_order_id = ?1 ORDER BY recorded_at, id", id)?;
     let parts: Vec<PartUsage> =

@@ -255,7 +255,20 @@ pub(crate) fn put_work_order_named(tx: &Transaction<'_>, w: &WorkOrder, known: &
     Ok(())
 }
 
+/// What an inspection result's `body` keeps: the fields its columns do not. A first sync
+/// writes tens of thousands of results, and the columns' fields were about half of each body.
+/// [`crate::queries::RESULT_JSON`] puts the columns back when reading; bodies stored whole by
+/// earlier versions read the same.
+#[derive(serde::Serialize)]
+struct ResultBody<'a> {
+    answer: &'a fieldbook_domain::Answer,
+    note: &'a str,
+    recorded_at: chrono::DateTime<chrono::Utc>,
+    hlc: fieldbook_domain::Hlc,
+}
+
 pub(crate) fn insert_result(tx: &Transaction<'_>, r: &InspectionResult) -> Result<usize> {
+    let body = ResultBody { answer: &r.answer, note: &r.note, recorded_at: r.recorded_at, hlc: r.hlc };
     run(
         tx,
         "INSERT OR IGNORE INTO inspection_results (id, work_order_id, item_key, assessment, recorded_at, supersedes, body)
@@ -267,7 +280,7 @@ pub(crate) fn insert_result(tx: &Transaction<'_>, r: &InspectionResult) -> Resul
             r.assessment.as_str(),
             millis(r.recorded_at),
             r.supersedes.map(|id| id.to_string()),
-            to_json(r)
+            to_json(&body)
         ],
     )
 }

@@ -513,6 +513,76 @@ fn a_first_sync_builds_its_indexes_once_and_a_crash_mid_way_leaves_none_missing(
     assert_eq!(bulk_indexes(&store), all);
 }
 
+#[test]
+fn a_bulk_pull_leaves_its_pages_in_the_log_and_a_thread_of_its_own_copies_them_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite");
+    let mut store = Store::open(&path).unwrap();
+    let file_size = || std::fs::metadata(&path).unwrap().len();
+    store.set_bulk_pull(true).unwrap();
+    let data = generate(&DemoOptions { detailed_history: 4_000, ..DemoOptions::new(6_000, now()) });
+    let batch = data.for_technician(data.technicians[0].id);
+    store.import(&batch).unwrap();
+    let pages = store.count("PRAGMA page_count").unwrap();
+    // More than SQLite's checkpoint threshold (1,000 pages) was committed, yet nothing was
+    // copied into the database file while the pull ran.
+    assert!(pages > 1_500, "{pages} pages");
+    let before = file_size();
+    assert!(before < 1_000 * 4096, "{before} bytes in the database file mid-pull");
+    // After the pull a thread of its own copies the log into the file; the store does not
+    // wait for it (nothing here writes or checkpoints).
+    store.set_bulk_pull(false).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while file_size() < pages as u64 * 4096 {
+        assert!(std::time::Instant::now() < deadline, "not copied: {} of {} bytes", file_size(), pages * 4096);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Everything reads the same, before and after reopening.
+    let (rows, total) = store.list_work_orders(&all_rows()).unwrap();
+    assert_eq!(total as usize, batch.work_orders.len());
+    drop(store);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    assert_eq!(store.list_work_orders(&all_rows()).unwrap().0.len(), rows.len());
+    let results = store.count("SELECT COUNT(*) FROM inspection_results").unwrap();
+    assert_eq!(results as usize, batch.results.len());
+}
+
+#[test]
+fn results_read_back_whole_from_their_columns_and_bodies_old_and_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = demo_store(&dir, 60);
+    let work_order = on_site_work_order(&mut store, true);
+    let visit = store.visit(work_order.id).unwrap();
+    let template = visit.template.clone().unwrap();
+    let item = &template.items[0];
+    let answer = |value, note: &str, supersedes| NewAnswer {
+        work_order_id: work_order.id,
+        item_key: item.key.clone(),
+        answer: Answer::Check(value),
+        note: note.into(),
+        supersedes,
+    };
+    let first = store.record_answer(&answer(CheckOutcome::Abnormal, "异响 rattle", None), now()).unwrap();
+    let second =
+        store.record_answer(&answer(CheckOutcome::Normal, "", Some(first.id)), now() + Duration::minutes(1)).unwrap();
+    let results = store.visit(work_order.id).unwrap().results;
+    assert_eq!(results, vec![first.clone(), second.clone()]);
+    // A body holds only what its columns do not.
+    let body_has_id =
+        store.count(&format!("SELECT COUNT(*) FROM inspection_results WHERE body LIKE '%{}%'", first.id)).unwrap();
+    assert_eq!(body_has_id, 0);
+    // A result stored whole, as earlier versions did, reads the same.
+    rusqlite::Connection::open(dir.path().join("device.sqlite"))
+        .unwrap()
+        .execute(
+            "UPDATE inspection_results SET body = ?1 WHERE id = ?2",
+            [serde_json::to_string(&first).unwrap(), first.id.to_string()],
+        )
+        .unwrap();
+    assert_eq!(store.visit(work_order.id).unwrap().results, vec![first, second]);
+}
+
 fn all_rows() -> ListQuery {
     ListQuery { limit: 10_000, ..ListQuery::default() }
 }
