@@ -98,9 +98,27 @@ pub struct OutboxEntry {
 const OUTBOX_SELECT: &str = "SELECT seq, mutation_id, entity, entity_id, work_order_id, op, payload, created_at,
                                      sent_at, hlc FROM outbox";
 
-const ROW_COLUMNS: &str = "
-    SELECT w.body, c.name, c.address, s.name, s.address,
-           a.id, a.site_id, a.model, a.serial, a.location, a.warranty_end, u.name";
+/// A work order (`w`) as whole JSON: the body with the fields its columns hold put back (see
+/// `reference::WorkOrderBody`).
+macro_rules! work_order_json {
+    () => {
+        "json_set(w.body, '$.id', w.id, '$.number', w.number, '$.customer_id', w.customer_id,
+                  '$.site_id', w.site_id, '$.asset_id', w.asset_id, '$.assignee', w.assignee_id,
+                  '$.template_id', w.template_id, '$.kind', w.kind, '$.fault_level', w.fault_level,
+                  '$.status', w.status)"
+    };
+}
+
+/// One work order as whole JSON, by id.
+pub(crate) const WORK_ORDER_BY_ID: &str = concat!("SELECT ", work_order_json!(), " FROM work_orders w WHERE w.id = ?1");
+
+const ROW_COLUMNS: &str = concat!(
+    "
+    SELECT ",
+    work_order_json!(),
+    ", c.name, c.address, s.name, s.address,
+           a.id, a.site_id, a.model, a.serial, a.location, a.warranty_end, u.name"
+);
 
 const ROW_JOINS: &str = "
     JOIN customers c ON c.id = w.customer_id
@@ -327,9 +345,11 @@ impl Store {
 
     /// Earlier work orders on the same asset, newest first (设备机历簿).
     pub fn asset_history(&self, asset: AssetId, except: WorkOrderId, limit: u32) -> Result<Vec<WorkOrder>> {
-        let mut statement = self.conn.prepare_cached(
-            "SELECT body FROM work_orders WHERE asset_id = ?1 AND id <> ?2 ORDER BY reported_at DESC LIMIT ?3",
-        )?;
+        let mut statement = self.conn.prepare_cached(concat!(
+            "SELECT ",
+            work_order_json!(),
+            " FROM work_orders w WHERE w.asset_id = ?1 AND w.id <> ?2 ORDER BY w.reported_at DESC LIMIT ?3"
+        ))?;
         let bodies = statement
             .query_map(rusqlite::params![asset.to_string(), except.to_string(), limit], |row| row.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -98,7 +98,7 @@ fn enqueue_stamped<T: Serialize>(
 
 pub(crate) fn load_work_order(tx: &rusqlite::Connection, id: WorkOrderId) -> Result<WorkOrder> {
     let body: Option<String> =
-        tx.query_row("SELECT body FROM work_orders WHERE id = ?1", [id.to_string()], |row| row.get(0)).optional()?;
+        tx.query_row(crate::queries::WORK_ORDER_BY_ID, [id.to_string()], |row| row.get(0)).optional()?;
     match body {
         Some(body) => from_json(&body),
         None => Err(StoreError::NotFound { what: "work order", id: id.to_string() }),

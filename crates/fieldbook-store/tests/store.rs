@@ -549,7 +549,7 @@ fn a_bulk_pull_leaves_its_pages_in_the_log_and_a_thread_of_its_own_copies_them_a
 }
 
 #[test]
-fn results_read_back_whole_from_their_columns_and_bodies_old_and_new() {
+fn records_read_back_whole_from_their_columns_and_bodies_old_and_new() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, _) = demo_store(&dir, 60);
     let work_order = on_site_work_order(&mut store, true);
@@ -581,6 +581,30 @@ fn results_read_back_whole_from_their_columns_and_bodies_old_and_new() {
         )
         .unwrap();
     assert_eq!(store.visit(work_order.id).unwrap().results, vec![first, second]);
+
+    // Work orders too: the list, the visit and the asset's history give the whole record,
+    // from a slim body or from one stored whole.
+    let read_all = |store: &Store| {
+        let visit = store.visit(work_order.id).unwrap().work_order;
+        let listed = store.list_work_orders(&all_rows()).unwrap().0;
+        let listed = listed.into_iter().find(|r| r.work_order.id == work_order.id).unwrap().work_order;
+        let history = store.asset_history(work_order.asset_id.unwrap(), fieldbook_domain::WorkOrderId::new(), 100);
+        let history = history.unwrap().into_iter().find(|w| w.id == work_order.id).unwrap();
+        (visit, listed, history)
+    };
+    let (visit, listed, history) = read_all(&store);
+    assert_eq!(visit, work_order);
+    assert_eq!((&listed, &history), (&work_order, &work_order));
+    let slim = store.count(&format!("SELECT COUNT(*) FROM work_orders WHERE body LIKE '%{}%'", work_order.id)).unwrap();
+    assert_eq!(slim, 0, "the body leaves the id to its column");
+    rusqlite::Connection::open(dir.path().join("device.sqlite"))
+        .unwrap()
+        .execute(
+            "UPDATE work_orders SET body = ?1 WHERE id = ?2",
+            [serde_json::to_string(&work_order).unwrap(), work_order.id.to_string()],
+        )
+        .unwrap();
+    assert_eq!(read_all(&store), (work_order.clone(), work_order.clone(), work_order));
 }
 
 fn all_rows() -> ListQuery {
