@@ -133,6 +133,12 @@ fn blob(app: Shared<'_>, id: String) -> Result<Response, AppError> {
     app.blob(&id).map(Response::new)
 }
 
+/// A photo's thumbnail (at most 256 px), sent raw (no JSON).
+#[tauri::command(async)]
+fn photo_thumbnail(app: Shared<'_>, id: String) -> Result<Response, AppError> {
+    app.photo_thumbnail(&id).map(Response::new)
+}
+
 /// Raw-body commands (a photo, a signature) carry their other arguments in headers, as
 /// percent-encoded UTF-8.
 fn header(request: &Request<'_>, name: &str) -> Result<Option<String>, AppError> {
@@ -422,6 +428,7 @@ pub fn run() {
             change_status,
             search_parts,
             blob,
+            photo_thumbnail,
             attach_photo,
             sign_off,
             reports,

@@ -998,7 +998,7 @@ fn make_photo(path: &Path) -> Result<(), Error> {
 }
 
 /// Chooses the photo through the item's file input, waits until it shows, and returns its
-/// thumbnail.
+/// thumbnail (the 256 px one the device made).
 async fn attach_photo(session: &Session, row: &Element, css: &str, path: &Path) -> Result<Element, Error> {
     let before = row.find_all(Locator::Css("[data-testid=item-photo]")).await?.len();
     let input = row.find(Locator::Css("[data-testid=photo-input]")).await?;
@@ -1016,6 +1016,10 @@ async fn attach_photo(session: &Session, row: &Element, css: &str, path: &Path) 
             )
             .await?;
         if size[0] == true && size[1].as_u64().unwrap_or(0) > 0 {
+            // The device's 256 px thumbnail of the 1200×900 photo, not the photo shrunk.
+            if (size[1].as_u64(), size[2].as_u64()) != (Some(256), Some(192)) {
+                return Err(format!("the thumbnail is not the photo's 256 px thumbnail: {size}").into());
+            }
             break;
         }
         if Instant::now() > deadline {

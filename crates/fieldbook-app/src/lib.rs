@@ -299,7 +299,12 @@ impl App {
             .map_err(|e| AppError::new(ErrorCode::InvalidInput, e.to_string()))?;
         let now = self.clock.now();
         let taken_at = processed.captured_at.and_then(|t| capture_time(t, now)).unwrap_or(now);
-        let photo = self.store().attach_photo(id, item_key, caption, &processed.jpeg, taken_at, now)?;
+        let photo = {
+            let mut store = self.store();
+            let photo = store.attach_photo(id, item_key, caption, &processed.jpeg, taken_at, now)?;
+            store.put_thumbnail(&photo.blob, &processed.thumbnail)?;
+            photo
+        };
         self.changed(id);
         Ok(photo)
     }
@@ -396,10 +401,33 @@ impl App {
         })
     }
 
+    /// A photo's thumbnail (at most 256 px): kept since the photo was taken here, or made now
+    /// from the photo (one fetched from the server) and kept. `not_found` while the photo
+    /// itself has not arrived.
+    pub fn photo_thumbnail(&self, id: &str) -> Result<Vec<u8>, AppError> {
+        let id: fieldbook_domain::BlobId = parse_id(id)?;
+        thumbnail_in(&mut self.store(), &id)?.ok_or_else(|| {
+            AppError::new(ErrorCode::NotFound, "this photo is not on the device yet; it arrives with the next sync")
+        })
+    }
+
     /// How many changes wait to be sent.
     pub fn pending_changes(&self) -> Result<u64, AppError> {
         Ok(self.store().outbox_len()?)
     }
+}
+
+/// A photo's thumbnail from the store, made from the photo and kept when missing; `None`
+/// while the photo is not on the device.
+pub(crate) fn thumbnail_in(store: &mut Store, photo: &fieldbook_domain::BlobId) -> Result<Option<Vec<u8>>, AppError> {
+    if let Some(thumbnail) = store.thumbnail(photo)? {
+        return Ok(Some(thumbnail));
+    }
+    let Some(bytes) = store.blob(photo)? else { return Ok(None) };
+    let thumbnail = fieldbook_media::thumbnail_of(&bytes, &fieldbook_media::PhotoOptions::default())
+        .map_err(|e| AppError::new(ErrorCode::Storage, format!("the photo {photo} cannot be shown: {e}")))?;
+    store.put_thumbnail(photo, &thumbnail)?;
+    Ok(Some(thumbnail))
 }
 
 /// A camera's capture time (local time of the device, without a zone) as a moment, when it is

@@ -197,6 +197,7 @@ impl App {
             role: Role::Technician,
         };
         let blob = |id: &fieldbook_domain::BlobId| self.store().blob(id).ok().flatten();
+        let thumbnail = |id: &fieldbook_domain::BlobId| crate::thumbnail_in(&mut self.store(), id).ok().flatten();
         let zone = *chrono::Local::now().offset();
         let (data, images) = ReportData::from_visit(&VisitSource {
             locale: locale.as_str(),
@@ -207,6 +208,7 @@ impl App {
             asset: asset.as_ref(),
             technician: &technician,
             zone,
+            thumbnail: &thumbnail,
             blob: &blob,
             verification: Some(Verification::of(report)),
         });
@@ -229,7 +231,8 @@ impl App {
     }
 
     /// Writes a signed report (the latest, or the one whose hash is given) to a PDF in `dir`,
-    /// exactly as signed, with its verification footer and the signed report attached.
+    /// exactly as signed, with its verification footer and the signed report attached, sealed
+    /// by this device (see [`fieldbook_domain::evidence::PdfSeal`]).
     pub fn export_report(
         &self,
         work_order_id: &str,
@@ -241,6 +244,13 @@ impl App {
         let visit = &report.document.visit;
         let pdf = fieldbook_report::render(fonts()?, fieldbook_report::DEFAULT_TEMPLATE, &data, &images)
             .map_err(|e| AppError::new(ErrorCode::Storage, e.to_string()))?;
+        // Sealed by this device, so `fieldbook-server verify` can vouch for the pages too, not
+        // only for the signed report they carry.
+        let pdf = {
+            let mut store = self.store();
+            let device_id = store.setting("sync.device_id")?.unwrap_or_else(|| "unenrolled".to_owned());
+            store.device_key()?.seal_pdf(&pdf, &report.hash, &device_id, self.clock.now())
+        };
         let code = short_code(&report.hash);
         let name =
             format!("{}-v{}-{}-{}.pdf", visit.work_order.number, visit.work_order.visit_version, code, locale.as_str());

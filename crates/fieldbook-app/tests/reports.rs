@@ -110,6 +110,23 @@ async fn a_signed_report_is_checked_exported_and_confirmed_by_the_ledger() {
     let carried = fieldbook_report::signed_report_in_pdf(&pdf).unwrap().expect("the PDF carries its report");
     assert_eq!(carried.hash, version.hash);
 
+    // The photos are in it as the device's thumbnails (1200×900 → 256×192), not the photos.
+    let photos = app.work_order_detail(&id).unwrap().photos.len();
+    assert!(photos > 0, "the patrol asks for photos");
+    let document = lopdf::Document::load_mem(&pdf).unwrap();
+    let sizes: Vec<(i64, i64)> = document
+        .objects
+        .values()
+        .filter_map(|object| object.as_stream().ok())
+        .filter(|stream| stream.dict.get(b"Subtype").and_then(|s| s.as_name()).is_ok_and(|n| n == b"Image"))
+        .map(|stream| {
+            let side = |key: &[u8]| stream.dict.get(key).and_then(|v| v.as_i64()).unwrap();
+            (side(b"Width"), side(b"Height"))
+        })
+        .collect();
+    assert_eq!(sizes.iter().filter(|s| **s == (256, 192)).count(), photos, "{sizes:?}");
+    assert!(sizes.iter().all(|(w, h)| *w <= 1000 && *h <= 1000), "no full-size photo: {sizes:?}");
+
     // The preview: the same pages as the PDF, as images with ink on them.
     let preview = app.preview_report(&id, Some(&version.hash), Locale::ZhCn).unwrap();
     let pdf_pages = lopdf::Document::load_mem(&pdf).unwrap().get_pages().len();
@@ -134,8 +151,36 @@ async fn a_signed_report_is_checked_exported_and_confirmed_by_the_ledger() {
     assert_eq!((server.verdict.as_str(), server.ledger_seq), ("intact", Some(1)), "{:?}", server.reasons);
     assert!(db.blob(&strokes).await.unwrap().is_some(), "the strokes reached the server");
 
-    // The server's verify command finds the PDF intact.
+    // The server's verify command finds the PDF intact, its pages as this tablet sealed them.
     assert!(fieldbook_server::verify::run(db.as_ref(), pdf_path.to_str().unwrap(), true).await.unwrap());
+    let fieldbook_domain::evidence::SealCheck::Sealed(seal) = fieldbook_domain::evidence::check_pdf_seal(&pdf) else {
+        panic!("the exported PDF is sealed")
+    };
+    assert_eq!(seal.report_hash, version.hash);
+    let tablet = db.device_key(&seal.device_id).await.unwrap().expect("the sealing tablet is enrolled");
+    assert_eq!(tablet.0.as_deref(), Some(seal.public_key.as_str()));
+
+    // The pages edited (one byte of the file), the seal stripped, or pages sealed again by a
+    // key no enrolled device holds: the record is still intact, the PDF is not.
+    let check = |bytes: Vec<u8>| {
+        let path = dir.path().join("edited.pdf");
+        std::fs::write(&path, bytes).unwrap();
+        let db = db.clone();
+        async move { fieldbook_server::verify::run(db.as_ref(), path.to_str().unwrap(), false).await.unwrap() }
+    };
+    let sealed_length = pdf.windows(16).rposition(|w| w == b"\n%FieldbookSeal ").unwrap();
+    let mut edited = pdf.clone();
+    edited[sealed_length / 2] ^= 0x20;
+    assert!(!check(edited).await, "a byte of the pages changed");
+    assert!(!check(pdf[..sealed_length].to_vec()).await, "the seal stripped");
+    let resealed = fieldbook_domain::evidence::DeviceKey::generate().seal_pdf(
+        &pdf[..sealed_length],
+        &version.hash,
+        &seal.device_id,
+        chrono::Utc::now(),
+    );
+    assert!(!check(resealed).await, "sealed by a key the tablet did not enroll with");
+    assert!(check(pdf.clone()).await, "the export itself still checks out");
 
     // Someone edits the report and makes a PDF of it: caught, whether the hash is kept or not.
     let mut forged = carried.clone();
@@ -174,4 +219,30 @@ fn forge(
     let mut out = Vec::new();
     document.save_to(&mut out).unwrap();
     out
+}
+
+#[test]
+fn a_photo_fetched_from_another_device_gets_its_thumbnail_made_once_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fieldbook.sqlite");
+    let mut store = fieldbook_store::Store::open(&path).unwrap();
+    let taken_elsewhere = fieldbook_media::process_photo(&jpeg(2000, 1500), &Default::default()).unwrap();
+    let id: fieldbook_domain::BlobId = taken_elsewhere.id.parse().unwrap();
+    store.put_fetched_blob(&id, &taken_elsewhere.jpeg, chrono::Utc::now()).unwrap();
+    assert_eq!(store.thumbnail(&id).unwrap(), None, "fetched photos come without one");
+    let app = App::with_store(store, Arc::new(SystemClock));
+
+    let thumbnail = app.photo_thumbnail(id.as_str()).unwrap();
+    let image = image::load_from_memory_with_format(&thumbnail, image::ImageFormat::Jpeg).unwrap();
+    assert_eq!((image.width(), image.height()), (256, 192));
+    assert!(thumbnail.len() < taken_elsewhere.jpeg.len() / 4, "{} bytes", thumbnail.len());
+    drop(app);
+    let store = fieldbook_store::Store::open(&path).unwrap();
+    assert_eq!(store.thumbnail(&id).unwrap(), Some(thumbnail), "kept for next time");
+
+    // A photo not on the device yet, and an id that is no id.
+    let app = App::with_store(store, Arc::new(SystemClock));
+    let absent = fieldbook_domain::BlobId::of_bytes(b"not here");
+    assert_eq!(app.photo_thumbnail(absent.as_str()).unwrap_err().code, fieldbook_app::ErrorCode::NotFound);
+    assert_eq!(app.photo_thumbnail("../etc").unwrap_err().code, fieldbook_app::ErrorCode::InvalidInput);
 }

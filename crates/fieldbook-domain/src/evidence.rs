@@ -224,6 +224,102 @@ pub fn verify(
     }
 }
 
+/// What starts the seal line a device appends to a report PDF it exports.
+const SEAL_MARKER: &[u8] = b"\n%FieldbookSeal ";
+
+/// A device's signature over the exact bytes of a report PDF it exported: the pages as that
+/// device typeset them from a signed report, with the names and photos it held. It travels as
+/// one PDF comment line after the end of the file, which readers skip; anything changed in the
+/// file before it, or appended after it (an incremental update that redraws a page), breaks it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PdfSeal {
+    /// The signed report the pages show (the one the PDF carries).
+    pub report_hash: String,
+    /// The device that typeset and sealed the pages.
+    pub device_id: String,
+    pub sealed_at: DateTime<Utc>,
+    /// SHA-256 of the PDF's bytes before the seal line.
+    pub pdf_sha256: String,
+    pub public_key: String,
+    pub signature: String,
+}
+
+impl PdfSeal {
+    fn message(&self) -> String {
+        format!(
+            "fieldbook-pdf-seal/1\n{}\n{}\n{}\n{}",
+            self.report_hash,
+            self.device_id,
+            self.sealed_at.timestamp_millis(),
+            self.pdf_sha256
+        )
+    }
+}
+
+impl DeviceKey {
+    /// `pdf` with this device's seal appended (see [`PdfSeal`]).
+    pub fn seal_pdf(&self, pdf: &[u8], report_hash: &str, device_id: &str, at: DateTime<Utc>) -> Vec<u8> {
+        let mut seal = PdfSeal {
+            report_hash: report_hash.to_owned(),
+            device_id: device_id.to_owned(),
+            sealed_at: DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at),
+            pdf_sha256: sha256_hex(pdf),
+            public_key: self.public_key(),
+            signature: String::new(),
+        };
+        seal.signature = hex::encode(self.0.sign(seal.message().as_bytes()).to_bytes());
+        let mut sealed = pdf.to_vec();
+        sealed.extend_from_slice(SEAL_MARKER);
+        sealed.extend_from_slice(serde_json::to_string(&seal).expect("a seal serialises").as_bytes());
+        sealed.push(b'\n');
+        sealed
+    }
+}
+
+/// What a PDF's seal says about its pages.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SealCheck {
+    /// The bytes are exactly as the device with `seal.public_key` sealed them. Whether that key
+    /// is an enrolled device's is for the caller (the server) to say.
+    Sealed(PdfSeal),
+    /// A seal is there but the file is not as sealed; the reason in plain words.
+    Broken(String),
+    /// No seal: the file was not exported by Fieldbook, or was saved again by another program.
+    Unsealed,
+}
+
+/// Reads and checks the seal of an exported report PDF.
+pub fn check_pdf_seal(pdf: &[u8]) -> SealCheck {
+    let Some(at) = pdf.windows(SEAL_MARKER.len()).rposition(|w| w == SEAL_MARKER) else {
+        return SealCheck::Unsealed;
+    };
+    let (sealed, line) = (&pdf[..at], &pdf[at + SEAL_MARKER.len()..]);
+    let Some(json) = line.strip_suffix(b"\n") else {
+        return SealCheck::Broken("the seal line does not end the file".to_owned());
+    };
+    if json.contains(&b'\n') {
+        return SealCheck::Broken("something was added to the file after its seal".to_owned());
+    }
+    let seal: PdfSeal = match serde_json::from_slice(json) {
+        Ok(seal) => seal,
+        Err(e) => return SealCheck::Broken(format!("the seal cannot be read: {e}")),
+    };
+    if sha256_hex(sealed) != seal.pdf_sha256 {
+        return SealCheck::Broken("the pages have changed since the device sealed them".to_owned());
+    }
+    let signature = hex::decode(&seal.signature)
+        .ok()
+        .and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+        .map(|bytes| Signature::from_bytes(&bytes));
+    match (verifying_key(&seal.public_key), signature) {
+        (Ok(key), Some(signature)) if key.verify(seal.message().as_bytes(), &signature).is_ok() => {
+            SealCheck::Sealed(seal)
+        }
+        (Err(reason), _) => SealCheck::Broken(reason),
+        _ => SealCheck::Broken("the seal's signature does not match its device key".to_owned()),
+    }
+}
+
 /// Whether `hex_key` is an Ed25519 public key: 64 hex characters of a valid curve point.
 pub fn check_public_key(hex_key: &str) -> Result<(), String> {
     verifying_key(hex_key).map(|_| ())
@@ -235,4 +331,72 @@ fn verifying_key(hex_key: &str) -> Result<VerifyingKey, String> {
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| "the device key is not 32 bytes of hex".to_owned())?;
     VerifyingKey::from_bytes(&bytes).map_err(|_| "the device key is not a valid Ed25519 key".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pdf() -> Vec<u8> {
+        let mut pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n".to_vec();
+        pdf.extend((0..600).map(|i| b"0123456789 abcdef\n"[i % 18]));
+        pdf.extend_from_slice(b"startxref\n9\n%%EOF");
+        pdf
+    }
+
+    fn sealed(key: &DeviceKey) -> Vec<u8> {
+        key.seal_pdf(&pdf(), "ab12", "device-7", DateTime::from_timestamp(1_764_560_000, 123_456_789).unwrap())
+    }
+
+    #[test]
+    fn a_sealed_pdf_checks_out_with_who_sealed_it() {
+        let key = DeviceKey::generate();
+        let bytes = sealed(&key);
+        assert!(bytes.starts_with(&pdf()), "the PDF itself is untouched");
+        let SealCheck::Sealed(seal) = check_pdf_seal(&bytes) else { panic!("{:?}", check_pdf_seal(&bytes)) };
+        assert_eq!((seal.report_hash.as_str(), seal.device_id.as_str()), ("ab12", "device-7"));
+        assert_eq!(seal.public_key, key.public_key());
+        assert_eq!(seal.sealed_at.timestamp_millis(), 1_764_560_000_123);
+        assert_eq!(check_pdf_seal(&pdf()), SealCheck::Unsealed);
+    }
+
+    #[test]
+    fn any_byte_changed_before_the_seal_or_added_after_it_breaks_it() {
+        let bytes = sealed(&DeviceKey::generate());
+        let length = pdf().len();
+        for at in 0..length {
+            let mut changed = bytes.clone();
+            changed[at] ^= 0x01;
+            assert!(matches!(check_pdf_seal(&changed), SealCheck::Broken(_)), "byte {at}");
+        }
+        // An incremental update appended after the seal.
+        let mut updated = bytes.clone();
+        updated.extend_from_slice(b"2 0 obj << >> endobj\nstartxref\n99\n%%EOF\n");
+        assert!(matches!(check_pdf_seal(&updated), SealCheck::Broken(_)));
+        // The seal's own fields: another report, device, time, or key.
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        for (from, to) in [("ab12", "ab13"), ("device-7", "device-8"), ("2025-12-01", "2025-12-02")] {
+            let edited = text.replacen(from, to, 1);
+            assert!(matches!(check_pdf_seal(edited.as_bytes()), SealCheck::Broken(_)), "{from} → {to}");
+        }
+        let other = DeviceKey::generate();
+        let SealCheck::Sealed(seal) = check_pdf_seal(&bytes) else { unreachable!() };
+        let swapped = text.replacen(&seal.public_key, &other.public_key(), 1);
+        assert!(matches!(check_pdf_seal(swapped.as_bytes()), SealCheck::Broken(_)));
+    }
+
+    #[test]
+    fn a_seal_made_again_by_another_key_is_that_keys_seal() {
+        // A forger can seal edited pages with a key of their own: the check then names that key,
+        // and only the server knows whether an enrolled device holds it.
+        let edited = {
+            let mut pdf = pdf();
+            pdf[20] = b'X';
+            pdf
+        };
+        let forger = DeviceKey::generate();
+        let bytes = forger.seal_pdf(&edited, "ab12", "device-7", DateTime::UNIX_EPOCH);
+        let SealCheck::Sealed(seal) = check_pdf_seal(&bytes) else { panic!() };
+        assert_eq!(seal.public_key, forger.public_key());
+    }
 }

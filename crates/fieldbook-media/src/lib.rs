@@ -24,7 +24,7 @@ mod strokes;
 
 pub use error::MediaError;
 pub use format::SourceFormat;
-pub use photo::{PhotoOptions, ProcessedPhoto, process_photo};
+pub use photo::{PhotoOptions, ProcessedPhoto, process_photo, thumbnail_of};
 pub use signature::{CheckedSignature, check_signature};
 pub use strokes::{CheckedStrokes, SignatureStrokes, check_strokes};
 

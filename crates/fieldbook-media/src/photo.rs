@@ -125,6 +125,14 @@ pub fn process_photo(bytes: &[u8], options: &PhotoOptions) -> Result<ProcessedPh
     })
 }
 
+/// The thumbnail of a photo already stored (a [`ProcessedPhoto::jpeg`], for instance one
+/// recorded on another device and fetched), made by the same checks and decoding at the
+/// thumbnail's size: a JPEG whose longest side is `options.thumb_long_edge`.
+pub fn thumbnail_of(stored: &[u8], options: &PhotoOptions) -> Result<Vec<u8>, MediaError> {
+    let at_thumbnail_size = PhotoOptions { max_long_edge: options.thumb_long_edge, ..options.clone() };
+    Ok(process_photo(stored, &at_thumbnail_size)?.jpeg)
+}
+
 /// Decoded pixels, possibly already smaller than the original, in stored orientation.
 struct Decoded {
     image: DynamicImage,

@@ -165,7 +165,9 @@ pub struct VisitSource<'a> {
     pub technician: &'a User,
     /// The time zone the report's times are written in (the site's).
     pub zone: FixedOffset,
-    /// Photo bytes by blob id (thumbnails or the kept images), and the signature's PNG.
+    /// A photo's thumbnail by the photo's blob id (the report shows thumbnails).
+    pub thumbnail: &'a dyn Fn(&fieldbook_domain::BlobId) -> Option<Vec<u8>>,
+    /// A blob's bytes by id: the signature's PNG.
     pub blob: &'a dyn Fn(&fieldbook_domain::BlobId) -> Option<Vec<u8>>,
     pub verification: Option<Verification>,
 }
@@ -173,7 +175,7 @@ pub struct VisitSource<'a> {
 const METHODS: [Method; 5] = [Method::Listen, Method::Touch, Method::Look, Method::Smell, Method::Test];
 
 impl ReportData {
-    /// The report of a visit, and the images it shows (photos missing from `blob` are left out).
+    /// The report of a visit, and the images it shows (photos without a thumbnail are left out).
     pub fn from_visit(source: &VisitSource<'_>) -> (ReportData, Vec<ReportImage>) {
         let zh = source.locale == "zh-CN";
         let fmt = |at: DateTime<Utc>| at.with_timezone(&source.zone).format("%Y-%m-%d %H:%M").to_string();
@@ -292,7 +294,7 @@ impl ReportData {
         let mut images = Vec::new();
         let mut photos = Vec::new();
         for (n, photo) in source.visit.photos.iter().enumerate() {
-            let Some(bytes) = (source.blob)(&photo.blob) else { continue };
+            let Some(bytes) = (source.thumbnail)(&photo.blob) else { continue };
             let path = format!("/images/photo-{n}");
             let item_label = photo.item_key.as_deref().and_then(|key| {
                 source.visit.template.as_ref()?.items.iter().find(|i| i.key == key).map(|i| text(&i.label))

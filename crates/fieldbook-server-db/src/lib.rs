@@ -98,6 +98,9 @@ pub trait Database: Send + Sync + 'static {
     async fn device_by_token(&self, token_hash: &str) -> DbResult<Option<(DeviceInfo, UserInfo)>>;
     async fn devices(&self) -> DbResult<Vec<DeviceInfo>>;
     async fn revoke_device(&self, id: &str, at: DateTime<Utc>) -> DbResult<DeviceInfo>;
+    /// A device's report-signing public key (none for a device enrolled before keys) and when
+    /// it was revoked, if it was; `None` for a device not enrolled here.
+    async fn device_key(&self, id: &str) -> DbResult<Option<(Option<String>, Option<DateTime<Utc>>)>>;
     /// Notes that the device synced (pulled) at `at`, and the changes it said it still holds.
     async fn record_sync(&self, device_id: &str, at: DateTime<Utc>, pending: Option<u64>) -> DbResult<()>;
 

@@ -175,6 +175,11 @@ impl Database for SqliteDatabase {
         self.read(|tx| users::devices(tx)).await
     }
 
+    async fn device_key(&self, id: &str) -> DbResult<Option<(Option<String>, Option<DateTime<Utc>>)>> {
+        let id = id.to_owned();
+        self.read(move |tx| users::device_key(tx, &id)).await
+    }
+
     async fn revoke_device(&self, id: &str, at: DateTime<Utc>) -> DbResult<DeviceInfo> {
         let id = id.to_owned();
         self.write(move |tx| users::revoke_device(tx, &id, at)).await

@@ -225,3 +225,13 @@ pub(crate) fn record_sync(conn: &Connection, id: &str, at: DateTime<Utc>, pendin
     }
     Ok(())
 }
+
+pub(crate) fn device_key(conn: &Connection, id: &str) -> DbResult<Option<(Option<String>, Option<DateTime<Utc>>)>> {
+    let row: Option<(Option<String>, Option<i64>)> = conn
+        .prepare_cached("SELECT public_key, revoked_at FROM devices WHERE id = ?1")
+        .db()?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+        .db()?;
+    row.map(|(key, revoked_at)| Ok((key, opt_millis(revoked_at)?))).transpose()
+}

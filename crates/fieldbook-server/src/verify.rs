@@ -3,23 +3,23 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use fieldbook_domain::evidence::{Verdict, short_code};
+use fieldbook_domain::evidence::{SealCheck, Verdict, check_pdf_seal, short_code};
 use fieldbook_server_db::{Database, LedgerCheck};
 
 /// Checks a report PDF or a report hash against the ledger and prints what it finds. Returns
 /// whether the report is intact (and, with `ledger`, the ledger's chain sound).
 pub async fn run(db: &dyn Database, report: &str, ledger: bool) -> anyhow::Result<bool> {
     let path = Path::new(report);
-    let (hash, carried) = if path.is_file() {
+    let (hash, carried, seal) = if path.is_file() {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let carried = fieldbook_report::signed_report_in_pdf(&bytes)?.with_context(|| {
             format!("{} carries no signed Fieldbook report (was it exported from a signed visit?)", path.display())
         })?;
-        (carried.hash.clone(), Some(carried))
+        (carried.hash.clone(), Some(carried), Some(check_pdf_seal(&bytes)))
     } else if report.ends_with(".pdf") {
         bail!("there is no file {report}");
     } else {
-        (report.to_owned(), None)
+        (report.to_owned(), None, None)
     };
     let mut intact = true;
     match db.check_report(&hash).await? {
@@ -81,13 +81,10 @@ pub async fn run(db: &dyn Database, report: &str, ledger: bool) -> anyhow::Resul
                 println!("  amends report {}", short_code(previous));
             }
             print_facts(&check.report.document);
-            if carried.is_some() {
-                println!(
-                    "  The signed record this PDF carries was checked, not its pages: compare the facts above \
-                     with what the pages show."
-                );
-            }
         }
+    }
+    if let Some(seal) = &seal {
+        intact &= check_pages(db, seal, &hash).await?;
     }
     if ledger {
         match db.check_ledger().await? {
@@ -98,7 +95,55 @@ pub async fn run(db: &dyn Database, report: &str, ledger: bool) -> anyhow::Resul
             }
         }
     }
+    if seal.is_some() {
+        println!("{}", if intact { "RESULT: the PDF is intact" } else { "RESULT: the PDF is NOT intact (see above)" });
+    }
     Ok(intact)
+}
+
+/// Whether a PDF's pages are as an enrolled device typeset and sealed them from the report it
+/// carries (`hash`), printing what was found.
+async fn check_pages(db: &dyn Database, seal: &SealCheck, hash: &str) -> anyhow::Result<bool> {
+    let seal = match seal {
+        SealCheck::Sealed(seal) => seal,
+        SealCheck::Broken(reason) => {
+            println!("PAGES CHANGED: {reason}");
+            return Ok(false);
+        }
+        SealCheck::Unsealed => {
+            println!(
+                "PAGES NOT SEALED: this PDF has no Fieldbook seal (saved again by another program, or exported \
+                 before seals); only the signed record it carries can be checked, not what its pages show"
+            );
+            return Ok(false);
+        }
+    };
+    if seal.report_hash != hash {
+        println!("PAGES CHANGED: the seal vouches for report {}, not the one attached", short_code(&seal.report_hash));
+        return Ok(false);
+    }
+    let at = seal.sealed_at.to_rfc3339();
+    match db.device_key(&seal.device_id).await? {
+        Some((Some(key), revoked)) if key == seal.public_key => {
+            println!("PAGES: exactly as device {} typeset and sealed them at {at}", seal.device_id);
+            if let Some(revoked) = revoked {
+                println!("  but that device was revoked at {}: the seal shows only who held it", revoked.to_rfc3339());
+                return Ok(false);
+            }
+            Ok(true)
+        }
+        Some(_) => {
+            println!("PAGES NOT VOUCHED FOR: sealed with a key device {} did not enroll with", seal.device_id);
+            Ok(false)
+        }
+        None => {
+            println!(
+                "PAGES NOT VOUCHED FOR: sealed by device {}, which is not enrolled on this server",
+                seal.device_id
+            );
+            Ok(false)
+        }
+    }
 }
 
 /// What the signed report vouches for, for a reader to compare with a PDF's pages.

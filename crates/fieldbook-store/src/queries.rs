@@ -427,6 +427,28 @@ impl Store {
         Ok(self.conn.query_row("SELECT bytes FROM blobs WHERE id = ?1", [id.as_str()], |row| row.get(0)).optional()?)
     }
 
+    /// A photo's thumbnail, when this device has made it (see [`Store::put_thumbnail`]).
+    pub fn thumbnail(&self, photo: &BlobId) -> Result<Option<Vec<u8>>> {
+        let mut statement = self.conn.prepare_cached("SELECT jpeg FROM thumbnails WHERE blob_id = ?1")?;
+        Ok(statement.query_row([photo.as_str()], |row| row.get(0)).optional()?)
+    }
+
+    /// Keeps the thumbnail made from a photo held here. It is derived data: nothing is queued
+    /// to send, and a thumbnail lost is made again from its photo.
+    pub fn put_thumbnail(&mut self, photo: &BlobId, jpeg: &[u8]) -> Result<()> {
+        let held: bool =
+            self.conn.query_row("SELECT EXISTS (SELECT 1 FROM blobs WHERE id = ?1)", [photo.as_str()], |r| r.get(0))?;
+        if !held {
+            return Err(crate::StoreError::NotFound { what: "photo", id: photo.to_string() });
+        }
+        self.conn.execute(
+            "INSERT INTO thumbnails (blob_id, jpeg) VALUES (?1, ?2)
+             ON CONFLICT (blob_id) DO UPDATE SET jpeg = excluded.jpeg",
+            rusqlite::params![photo.as_str(), jpeg],
+        )?;
+        Ok(())
+    }
+
     /// Every checklist template version this device holds, by code and version.
     pub fn templates(&self) -> Result<Vec<ChecklistTemplate>> {
         let mut stmt = self.conn.prepare_cached("SELECT body FROM templates ORDER BY code, version, id")?;

@@ -14,6 +14,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V7),
         M::up(V8),
         M::up(V9),
+        M::up(V10),
     ])
 }
 
@@ -292,6 +293,15 @@ INSERT INTO sign_offs_v9 (id, work_order_id, satisfaction, signed_at, body)
 DROP TABLE sign_offs;
 ALTER TABLE sign_offs_v9 RENAME TO sign_offs;
 CREATE INDEX sign_offs_by_work_order ON sign_offs (work_order_id, signed_at);
+"#;
+
+/// Each photo's thumbnail (at most 256 px), made on this device from the photo and never
+/// synced: lists and the visit report show it instead of the 1,600 px photo.
+const V10: &str = r#"
+CREATE TABLE thumbnails (
+    blob_id TEXT PRIMARY KEY,
+    jpeg    BLOB NOT NULL
+) STRICT;
 "#;
 
 #[cfg(test)]

@@ -455,7 +455,7 @@ fn an_older_device_database_gains_sync_state_on_upgrade() {
              ALTER TABLE outbox DROP COLUMN sent_at; ALTER TABLE outbox DROP COLUMN hlc;
              DROP INDEX conflicts_by_work_order; ALTER TABLE conflicts DROP COLUMN work_order_id;
              DROP TABLE corrective_requests; DROP INDEX work_orders_for_list;
-             ALTER TABLE work_orders DROP COLUMN scheduled_for; DROP TABLE signed_reports;
+             ALTER TABLE work_orders DROP COLUMN scheduled_for; DROP TABLE signed_reports; DROP TABLE thumbnails;
              PRAGMA user_version = 3;",
         )
         .unwrap();

@@ -208,6 +208,12 @@ export async function blobBytes(id: string): Promise<Uint8Array> {
   return new Uint8Array(buffer);
 }
 
+/** A photo's thumbnail (a JPEG at most 256 px), made on the device from the photo. */
+export async function photoThumbnail(id: string): Promise<Uint8Array> {
+  const buffer = await call<ArrayBuffer>('photo_thumbnail', { id });
+  return new Uint8Array(buffer);
+}
+
 /** Attaches a photo (the file's bytes as they are), optionally to one checklist item. */
 export function attachPhoto(
   workOrderId: string,

@@ -106,6 +106,8 @@ impl Sample {
             asset: self.asset.as_ref(),
             technician: &self.technician,
             zone: FixedOffset::east_opt(8 * 3600).unwrap(),
+            // The sample's photos are kept as their thumbnails already, as the report shows them.
+            thumbnail: &blob,
             blob: &blob,
             verification: None,
         })
