@@ -182,9 +182,10 @@ fn a_text_file_named_jpg_is_refused_by_its_content() {
 
 #[test]
 fn heic_is_refused_with_the_camera_setting_that_avoids_it() {
-    // An iPhone photo opens with an `ftyp` box whose major brand is "heic".
-    let mut heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
-    heic.extend(b"\0\0\0\x08meta");
+    // A real HEIC file, HEVC-coded by libheif's `heif-enc` (Debian's libheif-examples) from a
+    // 320×240 picture, as an iPhone saves photos by default.
+    let heic = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/photo-320x240.heic")).unwrap();
+    assert_eq!(&heic[4..12], b"ftypheic", "an ISO BMFF file of the heic brand");
     let error = process_photo(&heic, &PhotoOptions::default()).unwrap_err();
     assert_eq!(error.code(), "heic_not_supported");
     assert!(error.to_string().contains("Most Compatible"), "{error}");
