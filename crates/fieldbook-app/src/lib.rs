@@ -302,7 +302,8 @@ impl App {
         let photo = {
             let mut store = self.store();
             let photo = store.attach_photo(id, item_key, caption, &processed.jpeg, taken_at, now)?;
-            store.put_thumbnail(&photo.blob, &processed.thumbnail)?;
+            // The photo is saved and queued: a thumbnail not kept now is made on first view.
+            let _ = store.put_thumbnail(&photo.blob, &processed.thumbnail);
             photo
         };
         self.changed(id);
@@ -406,28 +407,34 @@ impl App {
     /// itself has not arrived.
     pub fn photo_thumbnail(&self, id: &str) -> Result<Vec<u8>, AppError> {
         let id: fieldbook_domain::BlobId = parse_id(id)?;
-        thumbnail_in(&mut self.store(), &id)?.ok_or_else(|| {
+        self.thumbnail(&id)?.ok_or_else(|| {
             AppError::new(ErrorCode::NotFound, "this photo is not on the device yet; it arrives with the next sync")
         })
+    }
+
+    /// A photo's thumbnail from the store, made from the photo when missing (without holding
+    /// the store while the photo is decoded) and kept when the store takes it; `None` while
+    /// the photo is not on the device.
+    pub(crate) fn thumbnail(&self, photo: &fieldbook_domain::BlobId) -> Result<Option<Vec<u8>>, AppError> {
+        let bytes = {
+            let store = self.store();
+            if let Some(thumbnail) = store.thumbnail(photo)? {
+                return Ok(Some(thumbnail));
+            }
+            let Some(bytes) = store.blob(photo)? else { return Ok(None) };
+            bytes
+        };
+        let thumbnail = fieldbook_media::thumbnail_of(&bytes, &fieldbook_media::PhotoOptions::default())
+            .map_err(|e| AppError::new(ErrorCode::Storage, format!("the photo {photo} cannot be shown: {e}")))?;
+        // Kept for next time when the store takes it; made again otherwise.
+        let _ = self.store().put_thumbnail(photo, &thumbnail);
+        Ok(Some(thumbnail))
     }
 
     /// How many changes wait to be sent.
     pub fn pending_changes(&self) -> Result<u64, AppError> {
         Ok(self.store().outbox_len()?)
     }
-}
-
-/// A photo's thumbnail from the store, made from the photo and kept when missing; `None`
-/// while the photo is not on the device.
-pub(crate) fn thumbnail_in(store: &mut Store, photo: &fieldbook_domain::BlobId) -> Result<Option<Vec<u8>>, AppError> {
-    if let Some(thumbnail) = store.thumbnail(photo)? {
-        return Ok(Some(thumbnail));
-    }
-    let Some(bytes) = store.blob(photo)? else { return Ok(None) };
-    let thumbnail = fieldbook_media::thumbnail_of(&bytes, &fieldbook_media::PhotoOptions::default())
-        .map_err(|e| AppError::new(ErrorCode::Storage, format!("the photo {photo} cannot be shown: {e}")))?;
-    store.put_thumbnail(photo, &thumbnail)?;
-    Ok(Some(thumbnail))
 }
 
 /// A camera's capture time (local time of the device, without a zone) as a moment, when it is

@@ -197,7 +197,8 @@ impl App {
             role: Role::Technician,
         };
         let blob = |id: &fieldbook_domain::BlobId| self.store().blob(id).ok().flatten();
-        let thumbnail = |id: &fieldbook_domain::BlobId| crate::thumbnail_in(&mut self.store(), id).ok().flatten();
+        // A photo whose thumbnail cannot be made goes in as it is rather than not at all.
+        let thumbnail = |id: &fieldbook_domain::BlobId| self.thumbnail(id).ok().flatten().or_else(|| blob(id));
         let zone = *chrono::Local::now().offset();
         let (data, images) = ReportData::from_visit(&VisitSource {
             locale: locale.as_str(),

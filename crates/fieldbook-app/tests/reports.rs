@@ -169,8 +169,11 @@ async fn a_signed_report_is_checked_exported_and_confirmed_by_the_ledger() {
         async move { fieldbook_server::verify::run(db.as_ref(), path.to_str().unwrap(), false).await.unwrap() }
     };
     let sealed_length = pdf.windows(16).rposition(|w| w == b"\n%FieldbookSeal ").unwrap();
+    // One byte inside a photo's JPEG data: the file still reads, a picture on a page differs.
+    let photo = pdf.windows(3).position(|w| w == [0xff, 0xd8, 0xff]).expect("a JPEG in the PDF");
     let mut edited = pdf.clone();
-    edited[sealed_length / 2] ^= 0x20;
+    edited[photo + 600] ^= 0x20;
+    assert!(fieldbook_report::signed_report_in_pdf(&edited).unwrap().is_some(), "still a readable PDF");
     assert!(!check(edited).await, "a byte of the pages changed");
     assert!(!check(pdf[..sealed_length].to_vec()).await, "the seal stripped");
     let resealed = fieldbook_domain::evidence::DeviceKey::generate().seal_pdf(

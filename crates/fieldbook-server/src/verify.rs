@@ -124,7 +124,7 @@ async fn check_pages(db: &dyn Database, seal: &SealCheck, hash: &str) -> anyhow:
     }
     let at = seal.sealed_at.to_rfc3339();
     match db.device_key(&seal.device_id).await? {
-        Some((Some(key), revoked)) if key == seal.public_key => {
+        Some((Some(key), revoked)) if key.eq_ignore_ascii_case(&seal.public_key) => {
             println!("PAGES: exactly as device {} typeset and sealed them at {at}", seal.device_id);
             if let Some(revoked) = revoked {
                 println!("  but that device was revoked at {}: the seal shows only who held it", revoked.to_rfc3339());
@@ -132,8 +132,15 @@ async fn check_pages(db: &dyn Database, seal: &SealCheck, hash: &str) -> anyhow:
             }
             Ok(true)
         }
-        Some(_) => {
+        Some((Some(_), _)) => {
             println!("PAGES NOT VOUCHED FOR: sealed with a key device {} did not enroll with", seal.device_id);
+            Ok(false)
+        }
+        Some((None, _)) => {
+            println!(
+                "PAGES NOT VOUCHED FOR: device {} enrolled before devices had keys, so its seal cannot be checked",
+                seal.device_id
+            );
             Ok(false)
         }
         None => {

@@ -69,6 +69,17 @@ pub const PRAGMAS: &str = "
 /// A handle on the device's database.
 pub struct Store {
     conn: Connection,
+    /// The checkpoint a bulk pull left running on a thread of its own (see
+    /// `sync::checkpoint_in_background`); the store waits for it when it closes.
+    checkpoint: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(checkpoint) = self.checkpoint.take() {
+            let _ = checkpoint.join();
+        }
+    }
 }
 
 impl Store {
@@ -89,7 +100,7 @@ impl Store {
         // schema that dropped them, before any migration.
         sync::restore_deferred_indexes(&mut conn)?;
         schema::migrations().to_latest(&mut conn)?;
-        Ok(Store { conn })
+        Ok(Store { conn, checkpoint: None })
     }
 
     /// `PRAGMA integrity_check`, returning its first line (`ok` when healthy).

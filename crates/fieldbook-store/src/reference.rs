@@ -217,7 +217,7 @@ pub(crate) fn put_work_order(tx: &Transaction<'_>, w: &WorkOrder) -> Result<()> 
 }
 
 /// What a work order's `body` keeps: the fields its columns do not (about half the bytes of
-/// each body; a first sync writes ten thousand). [`crate::queries::WORK_ORDER_JSON`] puts the
+/// each body; a first sync writes ten thousand). `queries::WORK_ORDER_BY_ID` and the list put the
 /// columns back when reading; bodies stored whole by earlier versions read the same. The
 /// times stay here too, to the nanosecond (their columns hold milliseconds).
 #[derive(serde::Serialize)]

@@ -350,7 +350,10 @@ impl Store {
             self.conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
             restored?;
             if let Some(path) = self.conn.path().filter(|p| !p.is_empty()) {
-                checkpoint_in_background(path.into());
+                if let Some(previous) = self.checkpoint.take() {
+                    let _ = previous.join();
+                }
+                self.checkpoint = checkpoint_in_background(path.into());
             }
         }
         Ok(())
@@ -506,7 +509,7 @@ const WAL_AUTOCHECKPOINT: i64 = 1000;
 /// it. A failure costs nothing (the pages stay in the log, safe, for the next checkpoint).
 /// The log file keeps its size until the next writer starts it over and trims it to
 /// `journal_size_limit` (see [`crate::PRAGMAS`]).
-fn checkpoint_in_background(path: std::path::PathBuf) {
+fn checkpoint_in_background(path: std::path::PathBuf) -> Option<std::thread::JoinHandle<()>> {
     let spawned = std::thread::Builder::new().name("fieldbook-checkpoint".into()).spawn(move || {
         let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let Ok(conn) = rusqlite::Connection::open_with_flags(&path, flags) else { return };
@@ -515,7 +518,7 @@ fn checkpoint_in_background(path: std::path::PathBuf) {
         let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     });
     // Without a thread the next commit's own checkpoint copies the pages instead.
-    drop(spawned);
+    spawned.ok()
 }
 
 /// Builds the indexes [`defer_indexes`] dropped, if any (also after a crash mid-pull: see

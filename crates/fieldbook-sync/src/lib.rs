@@ -512,8 +512,9 @@ pub async fn sync_with_progress(
                 limit = (limit * 3 / 2).min(PULL_PAGE);
                 in_flight = Some(Prefetch::start(client, page.cursor, limit));
                 if !bulk {
-                    lock(store).set_bulk_pull(true)?;
+                    // Set first: whatever `set_bulk_pull(true)` did before a failure is undone.
                     bulk = true;
+                    lock(store).set_bulk_pull(true)?;
                 }
             }
             report.pulled += page.changes.len();
