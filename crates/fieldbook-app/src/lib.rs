@@ -397,9 +397,7 @@ impl App {
     /// A photo's or signature's bytes, when they are on this device.
     pub fn blob(&self, id: &str) -> Result<Vec<u8>, AppError> {
         let id: fieldbook_domain::BlobId = parse_id(id)?;
-        self.store().blob(&id)?.ok_or_else(|| {
-            AppError::new(ErrorCode::NotFound, "this photo is not on the device yet; it arrives with the next sync")
-        })
+        self.store().blob(&id)?.ok_or_else(not_on_device)
     }
 
     /// A photo's thumbnail (at most 256 px): kept since the photo was taken here, or made now
@@ -407,9 +405,7 @@ impl App {
     /// itself has not arrived.
     pub fn photo_thumbnail(&self, id: &str) -> Result<Vec<u8>, AppError> {
         let id: fieldbook_domain::BlobId = parse_id(id)?;
-        self.thumbnail(&id)?.ok_or_else(|| {
-            AppError::new(ErrorCode::NotFound, "this photo is not on the device yet; it arrives with the next sync")
-        })
+        self.thumbnail(&id)?.ok_or_else(not_on_device)
     }
 
     /// A photo's thumbnail from the store, made from the photo when missing (without holding
@@ -435,6 +431,11 @@ impl App {
     pub fn pending_changes(&self) -> Result<u64, AppError> {
         Ok(self.store().outbox_len()?)
     }
+}
+
+/// A photo (or signature) recorded on another device and not fetched yet.
+fn not_on_device() -> AppError {
+    AppError::new(ErrorCode::NotFound, "this photo is not on the device yet; it arrives with the next sync")
 }
 
 /// A camera's capture time (local time of the device, without a zone) as a moment, when it is

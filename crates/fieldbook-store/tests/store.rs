@@ -566,6 +566,11 @@ fn records_read_back_whole_from_their_columns_and_bodies_old_and_new() {
     let first = store.record_answer(&answer(CheckOutcome::Abnormal, "异响 rattle", None), now()).unwrap();
     let second =
         store.record_answer(&answer(CheckOutcome::Normal, "", Some(first.id)), now() + Duration::minutes(1)).unwrap();
+    // Writes a record's body whole, as earlier versions stored it.
+    let store_whole = |table: &str, id: &str, body: String| {
+        let conn = rusqlite::Connection::open(dir.path().join("device.sqlite")).unwrap();
+        conn.execute(&format!("UPDATE {table} SET body = ?1 WHERE id = ?2"), [body.as_str(), id]).unwrap();
+    };
     let results = store.visit(work_order.id).unwrap().results;
     assert_eq!(results, vec![first.clone(), second.clone()]);
     // A body holds only what its columns do not.
@@ -573,13 +578,7 @@ fn records_read_back_whole_from_their_columns_and_bodies_old_and_new() {
         store.count(&format!("SELECT COUNT(*) FROM inspection_results WHERE body LIKE '%{}%'", first.id)).unwrap();
     assert_eq!(body_has_id, 0);
     // A result stored whole, as earlier versions did, reads the same.
-    rusqlite::Connection::open(dir.path().join("device.sqlite"))
-        .unwrap()
-        .execute(
-            "UPDATE inspection_results SET body = ?1 WHERE id = ?2",
-            [serde_json::to_string(&first).unwrap(), first.id.to_string()],
-        )
-        .unwrap();
+    store_whole("inspection_results", &first.id.to_string(), serde_json::to_string(&first).unwrap());
     assert_eq!(store.visit(work_order.id).unwrap().results, vec![first, second]);
 
     // Work orders too: the list, the visit and the asset's history give the whole record,
@@ -597,13 +596,7 @@ fn records_read_back_whole_from_their_columns_and_bodies_old_and_new() {
     assert_eq!((&listed, &history), (&work_order, &work_order));
     let slim = store.count(&format!("SELECT COUNT(*) FROM work_orders WHERE body LIKE '%{}%'", work_order.id)).unwrap();
     assert_eq!(slim, 0, "the body leaves the id to its column");
-    rusqlite::Connection::open(dir.path().join("device.sqlite"))
-        .unwrap()
-        .execute(
-            "UPDATE work_orders SET body = ?1 WHERE id = ?2",
-            [serde_json::to_string(&work_order).unwrap(), work_order.id.to_string()],
-        )
-        .unwrap();
+    store_whole("work_orders", &work_order.id.to_string(), serde_json::to_string(&work_order).unwrap());
     assert_eq!(read_all(&store), (work_order.clone(), work_order.clone(), work_order));
 }
 
