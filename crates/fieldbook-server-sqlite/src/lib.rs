@@ -58,13 +58,17 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::codec::SqlResult;
 
 /// The pragmas every connection runs with. `synchronous=FULL` makes each commit durable in WAL
-/// mode before it returns (NORMAL may lose the last commits on power loss).
+/// mode before it returns (NORMAL may lose the last commits on power loss). The first 256 MB of
+/// the file are read through a memory map: a pull page reads thousands of stored changes, and
+/// copying each page through `read()` into SQLite's 2 MB cache was about a third of the
+/// server's time for a first sync (docs/benchmarks.md). Writes still go through the log.
 pub const PRAGMAS: &str = "
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = FULL;
     PRAGMA foreign_keys = ON;
     PRAGMA busy_timeout = 5000;
     PRAGMA temp_store = MEMORY;
+    PRAGMA mmap_size = 268435456;
 ";
 
 /// The server's database in one SQLite file.

@@ -141,7 +141,14 @@ pub(crate) fn router(state: AppState) -> axum::Router {
         .layer(axum::middleware::from_fn(observe::record_metrics))
         // Pull pages are repetitive JSON (the same customers, sites and templates): zstd or
         // gzip, as the client asks, shrinks them several times over (docs/benchmarks.md).
-        .layer(tower_http::compression::CompressionLayer::new().zstd(true).gzip(true))
+        // zstd's level 1 made a first sync's pages slightly smaller than its default level 3
+        // (the stream is flushed in small pieces) in about half the CPU time.
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .zstd(true)
+                .gzip(true)
+                .quality(tower_http::CompressionLevel::Fastest),
+        )
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
