@@ -9,7 +9,7 @@ use fieldbook_domain::{
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use crate::codec::{millis, to_json};
+use crate::codec::{Rfc3339, millis, to_json};
 use crate::{Result, Store};
 
 /// Everything one import (a page of pulled changes, or the demo data set) writes at once.
@@ -225,16 +225,38 @@ struct WorkOrderBody<'a> {
     contact: &'a fieldbook_domain::Contact,
     symptom: &'a str,
     reported_by: &'a str,
-    reported_at: chrono::DateTime<chrono::Utc>,
-    scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
+    reported_at: Rfc3339,
+    scheduled_for: Option<Rfc3339>,
     billing: fieldbook_domain::BillingBasis,
     instructions: &'a str,
-    deadlines: &'a fieldbook_domain::Deadlines,
-    responded_at: Option<chrono::DateTime<chrono::Utc>>,
-    arrived_at: Option<chrono::DateTime<chrono::Utc>>,
-    completed_at: Option<chrono::DateTime<chrono::Utc>>,
+    deadlines: DeadlinesBody,
+    responded_at: Option<Rfc3339>,
+    arrived_at: Option<Rfc3339>,
+    completed_at: Option<Rfc3339>,
     status_note: &'a Option<String>,
     visit_version: u32,
+}
+
+/// [`fieldbook_domain::Deadlines`] as its own serde writes it, with its times written whole.
+#[derive(serde::Serialize)]
+struct DeadlinesBody {
+    respond_by: Rfc3339,
+    arrive_by: Rfc3339,
+    resolve_by: Rfc3339,
+    loaner_by: Option<Rfc3339>,
+}
+
+impl DeadlinesBody {
+    fn of(deadlines: &fieldbook_domain::Deadlines) -> Self {
+        // Every field named, as in `WorkOrderBody::of`.
+        let fieldbook_domain::Deadlines { respond_by, arrive_by, resolve_by, loaner_by } = *deadlines;
+        DeadlinesBody {
+            respond_by: Rfc3339(respond_by),
+            arrive_by: Rfc3339(arrive_by),
+            resolve_by: Rfc3339(resolve_by),
+            loaner_by: loaner_by.map(Rfc3339),
+        }
+    }
 }
 
 impl<'a> WorkOrderBody<'a> {
@@ -270,14 +292,14 @@ impl<'a> WorkOrderBody<'a> {
             contact,
             symptom,
             reported_by,
-            reported_at: *reported_at,
-            scheduled_for: *scheduled_for,
+            reported_at: Rfc3339(*reported_at),
+            scheduled_for: scheduled_for.map(Rfc3339),
             billing: *billing,
             instructions,
-            deadlines,
-            responded_at: *responded_at,
-            arrived_at: *arrived_at,
-            completed_at: *completed_at,
+            deadlines: DeadlinesBody::of(deadlines),
+            responded_at: responded_at.map(Rfc3339),
+            arrived_at: arrived_at.map(Rfc3339),
+            completed_at: completed_at.map(Rfc3339),
             status_note,
             visit_version: *visit_version,
         }
@@ -331,12 +353,12 @@ pub(crate) fn put_work_order_named(tx: &Transaction<'_>, w: &WorkOrder, known: &
 struct ResultBody<'a> {
     answer: &'a fieldbook_domain::Answer,
     note: &'a str,
-    recorded_at: chrono::DateTime<chrono::Utc>,
+    recorded_at: Rfc3339,
     hlc: fieldbook_domain::Hlc,
 }
 
 pub(crate) fn insert_result(tx: &Transaction<'_>, r: &InspectionResult) -> Result<usize> {
-    let body = ResultBody { answer: &r.answer, note: &r.note, recorded_at: r.recorded_at, hlc: r.hlc };
+    let body = ResultBody { answer: &r.answer, note: &r.note, recorded_at: Rfc3339(r.recorded_at), hlc: r.hlc };
     run(
         tx,
         "INSERT OR IGNORE INTO inspection_results (id, work_order_id, item_key, assessment, recorded_at, supersedes, body)
