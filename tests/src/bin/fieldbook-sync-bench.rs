@@ -6,8 +6,13 @@
 //! (default 10,000; needs Node and `npm ci --prefix bench/pouchdb`; `./dev bench-sync` does
 //! both). Not part of CI.
 //!
-//! For working on Fieldbook's side alone: `FIELDBOOK_BENCH_FIELDBOOK_ONLY=1` stops after
-//! Fieldbook's sync; `FIELDBOOK_BENCH_DUMP=DIR` (with `FIELDBOOK_BENCH_DUMP_PAGE=N`, default
+//! Each side runs `FIELDBOOK_BENCH_RUNS` times (default 5), one round after another: Fieldbook's
+//! first sync to a fresh device, the bulk load into a fresh file, and PouchDB's replication
+//! into a fresh pouchdb-server and client. Each round is printed, then the medians and their
+//! ratios.
+//!
+//! For working on Fieldbook's side alone: `FIELDBOOK_BENCH_FIELDBOOK_ONLY=1` runs only
+//! Fieldbook's syncs; `FIELDBOOK_BENCH_DUMP=DIR` (with `FIELDBOOK_BENCH_DUMP_PAGE=N`, default
 //! the client's page) writes the pull pages as the server sends them (before compression) to
 //! DIR; `FIELDBOOK_BENCH_APPLY=DIR` parses and applies such pages to a fresh store three
 //! times and prints the time of each step, with no server.
@@ -212,9 +217,9 @@ async fn documents(base: &str, out: &Path) -> (usize, Rows) {
 
 /// The limit: the same rows written straight into a fresh SQLite file with the device's
 /// durability settings, in one transaction.
-fn bulk_load(dir: &Path, rows: &Rows) -> f64 {
+fn bulk_load(dir: &Path, rows: &Rows, run: usize) -> f64 {
     let started = Instant::now();
-    let mut conn = rusqlite::Connection::open(dir.join("bulk.sqlite")).unwrap();
+    let mut conn = rusqlite::Connection::open(dir.join(format!("bulk-{run}.sqlite"))).unwrap();
     conn.execute_batch(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
          CREATE TABLE reference (id TEXT PRIMARY KEY, body TEXT NOT NULL) STRICT;
@@ -272,31 +277,24 @@ fn apply_dumped(pages: &Path) {
     }
 }
 
-#[tokio::main]
-async fn main() {
-    if let Ok(pages) = std::env::var("FIELDBOOK_BENCH_APPLY") {
-        apply_dumped(Path::new(&pages));
-        return;
-    }
-    let work_orders: usize = std::env::args().nth(1).map(|n| n.parse().expect("a number")).unwrap_or(10_000);
-    let dir = tempfile::tempdir().unwrap();
-    let (base, _db) = seeded_server(dir.path(), work_orders).await;
-
-    // Fieldbook: a fresh device's first sync, through the counting proxy.
-    let (proxied, counter) = counting_proxy(base.trim_start_matches("http://").to_owned()).await;
-    let device = std::sync::Mutex::new(Store::open(dir.path().join("device.sqlite")).unwrap());
+/// One fresh device's first sync through the counting proxy: (seconds, bytes up, bytes down,
+/// changes pulled, checklist results on the device).
+async fn fieldbook_first_sync(dir: &Path, proxied: &str, counter: &Counter, run: usize) -> (f64, u64, u64, usize, i64) {
+    let device = std::sync::Mutex::new(Store::open(dir.join(format!("device-{run}.sqlite"))).unwrap());
     let device_key = device.lock().unwrap().device_key().unwrap().public_key();
     let (client, enrolled) =
-        SyncClient::enroll(&proxied, "tech1", PASSWORD, "bench tablet", &device_key).await.unwrap();
-    remember_enrollment(&device, &proxied, &enrolled).unwrap();
+        SyncClient::enroll(proxied, "tech1", PASSWORD, &format!("bench tablet {run}"), &device_key).await.unwrap();
+    remember_enrollment(&device, proxied, &enrolled).unwrap();
     let before = (counter.up.load(Ordering::Relaxed), counter.down.load(Ordering::Relaxed));
     let started = Instant::now();
     let report = sync_once(&device, &client, Utc::now()).await.unwrap();
-    let fieldbook_seconds = started.elapsed().as_secs_f64();
-    let fieldbook_up = counter.up.load(Ordering::Relaxed) - before.0;
-    let fieldbook_down = counter.down.load(Ordering::Relaxed) - before.1;
-    let results_on_device = device.lock().unwrap().count("SELECT COUNT(*) FROM inspection_results").unwrap();
-    if let Ok(out) = std::env::var("FIELDBOOK_BENCH_DUMP") {
+    let seconds = started.elapsed().as_secs_f64();
+    let up = counter.up.load(Ordering::Relaxed) - before.0;
+    let down = counter.down.load(Ordering::Relaxed) - before.1;
+    let results = device.lock().unwrap().count("SELECT COUNT(*) FROM inspection_results").unwrap();
+    if run == 0
+        && let Ok(out) = std::env::var("FIELDBOOK_BENCH_DUMP")
+    {
         // The pages as the server serialises them, for looking at the wire format.
         let mut after = 0;
         for n in 0.. {
@@ -310,57 +308,113 @@ async fn main() {
             }
         }
     }
+    (seconds, up, down, report.pulled, results)
+}
 
-    if std::env::var_os("FIELDBOOK_BENCH_FIELDBOOK_ONLY").is_some() {
-        // For iterating on Fieldbook's side alone.
-        println!(
-            "Fieldbook first sync: {fieldbook_seconds:.3} s, {} bytes on the wire ({fieldbook_down} down, {fieldbook_up} up), {} changes pulled, {results_on_device} results",
-            fieldbook_up + fieldbook_down,
-            report.pulled
-        );
-        return;
-    }
-    // The same documents for PouchDB, and the bulk-load limit.
-    let docs_path = dir.path().join("docs.jsonl");
-    let (doc_count, rows) = documents(&base, &docs_path).await;
-    let bulk_seconds = bulk_load(dir.path(), &rows);
-    let json_bytes = std::fs::metadata(&docs_path).unwrap().len();
+/// PouchDB's one-shot replication of the same documents, in a fresh pouchdb-server and client:
+/// (seconds, bytes on the wire, connections, client description).
+fn pouchdb_replication(docs: &Path, workdir: &Path) -> (f64, u64, serde_json::Value, serde_json::Value) {
+    std::fs::create_dir_all(workdir).unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let output = std::process::Command::new("node")
         .arg(root.join("bench/pouchdb/replicate.mjs"))
         .arg("--docs")
-        .arg(&docs_path)
+        .arg(docs)
         .arg("--workdir")
-        .arg(dir.path())
+        .arg(workdir)
         .stderr(std::process::Stdio::inherit())
         .output()
         .expect("node runs (install bench/pouchdb with npm ci first)");
     assert!(output.status.success(), "the PouchDB side failed");
     let pouch: serde_json::Value =
         serde_json::from_slice(output.stdout.split(|b| *b == b'\n').rfind(|l| !l.is_empty()).unwrap()).unwrap();
-    let pouch_seconds = pouch["seconds"].as_f64().unwrap();
-    let pouch_bytes =
-        pouch["bytes_server_to_client"].as_u64().unwrap() + pouch["bytes_client_to_server"].as_u64().unwrap();
-    let fieldbook_bytes = fieldbook_up + fieldbook_down;
+    let bytes = pouch["bytes_server_to_client"].as_u64().unwrap() + pouch["bytes_client_to_server"].as_u64().unwrap();
+    (pouch["seconds"].as_f64().unwrap(), bytes, pouch["connections"].clone(), pouch["client_adapter"].clone())
+}
 
+/// Writes every dirty page of every file to disk, so that no side's measured syncs also pay for
+/// flushing what the previous step left behind (on ext4 an fsync can wait for other files'
+/// data: the 23 MB of documents written just before made a bulk load 0.21 s instead of 0.145).
+fn settle() {
+    let status = std::process::Command::new("sync").status().expect("sync runs");
+    assert!(status.success(), "sync failed");
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[sorted.len() / 2]
+}
+
+#[tokio::main]
+async fn main() {
+    if let Ok(pages) = std::env::var("FIELDBOOK_BENCH_APPLY") {
+        apply_dumped(Path::new(&pages));
+        return;
+    }
+    let work_orders: usize = std::env::args().nth(1).map(|n| n.parse().expect("a number")).unwrap_or(10_000);
+    // Rounds of the whole comparison, each side once per round, side by side: a 2-core
+    // machine's noise moves any single run by a fifth, so the medians are compared.
+    let runs: usize = std::env::var("FIELDBOOK_BENCH_RUNS").map_or(5, |v| v.parse().expect("a number of runs"));
+    assert!(runs >= 1, "FIELDBOOK_BENCH_RUNS must be at least 1");
+    let dir = tempfile::tempdir().unwrap();
+    let (base, _db) = seeded_server(dir.path(), work_orders).await;
+    let (proxied, counter) = counting_proxy(base.trim_start_matches("http://").to_owned()).await;
+
+    if std::env::var_os("FIELDBOOK_BENCH_FIELDBOOK_ONLY").is_some() {
+        // For iterating on Fieldbook's side alone.
+        for run in 0..runs {
+            settle();
+            let (seconds, up, down, pulled, results) = fieldbook_first_sync(dir.path(), &proxied, &counter, run).await;
+            println!(
+                "Fieldbook first sync: {seconds:.3} s, {} bytes on the wire ({down} down, {up} up), {pulled} changes pulled, {results} results",
+                up + down
+            );
+        }
+        return;
+    }
+    // The same documents for PouchDB, and the bulk-load limit.
+    let docs_path = dir.path().join("docs.jsonl");
+    let (doc_count, rows) = documents(&base, &docs_path).await;
+    let json_bytes = std::fs::metadata(&docs_path).unwrap().len();
     println!(
-        "data set: {doc_count} work orders of one technician, {results_on_device} checklist results, {} reference documents ({:.1} MB as JSON documents)",
+        "data set: {doc_count} work orders of one technician, {} reference documents ({:.1} MB as JSON documents); {runs} rounds",
         rows.reference.len(),
         json_bytes as f64 / 1e6
     );
-    println!(
-        "Fieldbook first sync: {fieldbook_seconds:.3} s, {fieldbook_bytes} bytes on the wire ({fieldbook_down} down, {fieldbook_up} up), {} changes pulled",
-        report.pulled
-    );
-    println!(
-        "PouchDB replication:  {pouch_seconds:.3} s, {pouch_bytes} bytes on the wire, {} connections, client {}",
-        pouch["connections"], pouch["client_adapter"]
-    );
-    println!("SQLite bulk load:     {bulk_seconds:.3} s (same rows, one transaction, WAL, synchronous=FULL)");
+    let (mut fieldbook, mut pouch, mut bulk) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut fieldbook_bytes, mut pouch_bytes) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        settle();
+        let (seconds, up, down, pulled, results) = fieldbook_first_sync(dir.path(), &proxied, &counter, run).await;
+        settle();
+        let bulk_seconds = bulk_load(dir.path(), &rows, run);
+        settle();
+        let (pouch_seconds, bytes, connections, client) =
+            pouchdb_replication(&docs_path, &dir.path().join(format!("pouch-{run}")));
+        println!(
+            "round {}: Fieldbook first sync {seconds:.3} s, {} bytes ({down} down, {up} up), {pulled} changes pulled, {results} results | PouchDB {pouch_seconds:.3} s, {bytes} bytes, {connections} connections, client {client} | SQLite bulk load {bulk_seconds:.3} s | {:.1}x PouchDB, {:.2}x bulk load",
+            run + 1,
+            up + down,
+            pouch_seconds / seconds,
+            seconds / bulk_seconds
+        );
+        fieldbook.push(seconds);
+        fieldbook_bytes.push((up + down) as f64);
+        bulk.push(bulk_seconds);
+        pouch.push(pouch_seconds);
+        pouch_bytes.push(bytes as f64);
+    }
+    let (f, p, b) = (median(&fieldbook), median(&pouch), median(&bulk));
+    let (fb, pb) = (median(&fieldbook_bytes), median(&pouch_bytes));
+    println!("medians of {runs} rounds:");
+    println!("Fieldbook first sync: {f:.3} s, {fb:.0} bytes on the wire");
+    println!("PouchDB replication:  {p:.3} s, {pb:.0} bytes on the wire");
+    println!("SQLite bulk load:     {b:.3} s (same rows, one transaction, WAL, synchronous=FULL)");
     println!(
         "ratios: PouchDB time / Fieldbook time = {:.1}x (goal >= 10x); Fieldbook bytes / PouchDB bytes = {:.2}x (goal <= 0.3x); Fieldbook time / bulk load = {:.2}x (goal <= 2x)",
-        pouch_seconds / fieldbook_seconds,
-        fieldbook_bytes as f64 / pouch_bytes as f64,
-        fieldbook_seconds / bulk_seconds
+        p / f,
+        fb / pb,
+        f / b
     );
 }
