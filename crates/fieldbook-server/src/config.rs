@@ -19,6 +19,9 @@ pub struct Config {
     pub login_attempts_per_minute: u32,
     /// Log as JSON lines (for a log collector) instead of text.
     pub log_json: bool,
+    /// A pull stream begins no page after this many milliseconds, so that no answer outlives
+    /// a client's timeout; the device then asks again from its cursor.
+    pub pull_stream_budget_ms: u64,
 }
 
 impl Default for Config {
@@ -29,6 +32,7 @@ impl Default for Config {
             max_body_bytes: 8 * 1024 * 1024,
             login_attempts_per_minute: 10,
             log_json: false,
+            pull_stream_budget_ms: 10_000,
         }
     }
 }

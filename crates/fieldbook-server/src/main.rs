@@ -14,8 +14,9 @@ use fieldbook_server_sqlite::SqliteDatabase;
 /// Fieldbook's central server: the sync hub for technicians' devices and the supervisors' API.
 ///
 /// Configuration comes from defaults, then the TOML file given with --config (keys: listen,
-/// database, max_body_bytes, login_attempts_per_minute, log_json), then FIELDBOOK_* environment
-/// variables, then flags. Logs go to stderr; RUST_LOG sets the level (default info).
+/// database, max_body_bytes, login_attempts_per_minute, log_json, pull_stream_budget_ms), then
+/// FIELDBOOK_* environment variables, then flags. Logs go to stderr; RUST_LOG sets the level
+/// (default info).
 #[derive(Parser)]
 #[command(version)]
 struct Cli {

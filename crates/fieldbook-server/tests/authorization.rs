@@ -345,6 +345,11 @@ fn rows() -> Vec<Row> {
             call: |w, who| Box::pin(send(w, who, Method::GET, "/v1/sync/pull".into(), None)),
         },
         Row {
+            endpoint: "GET /v1/sync/pull/stream",
+            allowed: &[Owner, OtherTechnician, TeamSupervisor, OtherSupervisor, Admin],
+            call: |w, who| Box::pin(send(w, who, Method::GET, "/v1/sync/pull/stream".into(), None)),
+        },
+        Row {
             endpoint: "POST /v1/blobs/missing",
             allowed: &[Owner, OtherTechnician],
             call: |w, who| {

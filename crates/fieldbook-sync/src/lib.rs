@@ -1,8 +1,8 @@
 //! The device half of sync, written as plan → execute: [`plan`] turns outbox rows into
 //! protocol mutations and pulled changes into store changes (pure, tested without a network);
 //! [`sync_once`] runs one session against a server: blobs first, then the outbox in order,
-//! acknowledged only after the server answered, then the pull pages, each applied with its
-//! cursor in one transaction.
+//! acknowledged only after the server answered, then the pull pages, streamed by the server
+//! and each applied with its cursor in one transaction.
 //!
 //! Architecture invariant: nothing here depends on Tauri; the app decides when to sync.
 
@@ -30,8 +30,9 @@ pub const PUSH_BYTES: usize = 2 * 1024 * 1024;
 /// their results takes about a dozen pages, each one transaction (fewer commits write the
 /// store's indexes fewer times), and a page is still only a few MB in memory.
 pub const PULL_PAGE: u32 = fieldbook_protocol::MAX_PULL_PAGE;
-/// Changes asked for by the first pull of a session: small, so that writing starts early. Each
-/// following page asks for half as many again as the last, up to [`PULL_PAGE`], so that the
+/// Pulling page by page (from a server without streams), the changes asked for by the first
+/// pull of a session: small, so that writing starts early. Each following page asks for half
+/// as many again as the last, up to [`PULL_PAGE`], so that the
 /// next page arrives about when the device has written this one: work orders take the server,
 /// the download and the parsing about as long as the device takes to write them, and pages
 /// twice the last left the device waiting about 40 ms of a 10k first sync.
@@ -149,6 +150,27 @@ impl SyncClient {
         let pending = self.pending.map(|n| format!("&pending={n}")).unwrap_or_default();
         let path = format!("/v1/sync/pull?after={after}&limit={limit}{pending}");
         answer(self.request(reqwest::Method::GET, &path).send().await.map_err(offline)?).await
+    }
+
+    /// Opens a stream of the pages after `after` (see the server's `/v1/sync/pull/stream`),
+    /// read and parsed on a task of their own while the caller applies them. `None` when the
+    /// server has no such stream (one older than it); then [`SyncClient::pull`] serves.
+    pub async fn pull_stream(&self, after: u64, limit: u32) -> Result<Option<PageStream>, SyncError> {
+        let pending = self.pending.map(|n| format!("&pending={n}")).unwrap_or_default();
+        let path = format!("/v1/sync/pull/stream?after={after}&limit={limit}{pending}");
+        let response = self.request(reqwest::Method::GET, &path).send().await.map_err(offline)?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            let bytes = response.bytes().await.map_err(|e| SyncError::Offline(e.to_string()))?;
+            return Err(failure(status, &bytes));
+        }
+        // Two pages parsed ahead at most: the rest waits in the connection, and the server
+        // waits for it.
+        let (pages, received) = tokio::sync::mpsc::channel(2);
+        Ok(Some(PageStream { received, reader: tokio::spawn(read_pages(response, pages)) }))
     }
 
     /// A signed report as the server's ledger holds it, checked now by the server; `None`
@@ -383,6 +405,66 @@ impl Drop for Prefetch {
     }
 }
 
+/// The pages of one pull stream, in order, as they arrive; dropping it ends the download.
+pub struct PageStream {
+    received: tokio::sync::mpsc::Receiver<Result<PullResponse, SyncError>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl PageStream {
+    /// The next page; `None` once the server ended the stream whole (a stream cut short ends
+    /// with an error instead).
+    pub async fn next(&mut self) -> Option<Result<PullResponse, SyncError>> {
+        self.received.recv().await
+    }
+}
+
+impl Drop for PageStream {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// Splits a pull stream into its lines and parses each into a page. Stops at the first
+/// failure, after sending it: a cut connection, a damaged body, or a last line without its end.
+async fn read_pages(
+    mut response: reqwest::Response,
+    pages: tokio::sync::mpsc::Sender<Result<PullResponse, SyncError>>,
+) {
+    let mut buffer: Vec<u8> = Vec::new();
+    // Where the search for the current line's end goes on from.
+    let mut searched = 0;
+    loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) if buffer.is_empty() => return,
+            Ok(None) => {
+                let _ =
+                    pages.send(Err(SyncError::Offline("the download stopped in the middle of a page".into()))).await;
+                return;
+            }
+            Err(err) => {
+                let _ = pages.send(Err(offline(err))).await;
+                return;
+            }
+        };
+        buffer.extend_from_slice(&chunk);
+        let mut start = 0;
+        while let Some(end) = memchr::memchr(b'\n', &buffer[searched..]).map(|at| searched + at) {
+            let page = serde_json::from_slice::<PullResponse>(&buffer[start..end])
+                .map_err(|e| SyncError::Offline(format!("an incomplete answer ({e})")));
+            let failed = page.is_err();
+            if pages.send(page).await.is_err() || failed {
+                return;
+            }
+            start = end + 1;
+            searched = start;
+        }
+        buffer.drain(..start);
+        searched = buffer.len();
+    }
+}
+
 /// Applies one pulled page to the store, with its cursor, in one transaction.
 pub fn apply_page(store: &mut Store, page: PullResponse, now: DateTime<Utc>) -> Result<(), SyncError> {
     let changes: Vec<_> = page.changes.into_iter().filter_map(|c| plan::into_pulled(c.body)).collect();
@@ -420,6 +502,79 @@ pub fn remember_enrollment(store: &Mutex<Store>, server: &str, enrolled: &Enroll
 /// One sync session: send everything pending, then fetch everything new.
 pub async fn sync_once(store: &Mutex<Store>, client: &SyncClient, now: DateTime<Utc>) -> Result<SyncReport, SyncError> {
     sync_with_progress(store, client, now, &|_| {}).await
+}
+
+/// The pull half of a sync session: pages applied in order, each with its cursor in one
+/// transaction; on any failure the page in flight is dropped and the next session starts from
+/// the last saved cursor.
+struct Pull<'a> {
+    store: &'a Mutex<Store>,
+    now: DateTime<Utc>,
+    progress: &'a (dyn Fn(SyncProgress) + Sync),
+    report: &'a mut SyncReport,
+    /// Set once a page says more follow: see `Store::set_bulk_pull`.
+    bulk: bool,
+}
+
+impl Pull<'_> {
+    /// Every change after the saved cursor, streamed (or page by page from a server without
+    /// streams). The server reads, sends and the device parses the next pages while this one
+    /// is written.
+    async fn all(&mut self, client: &SyncClient) -> Result<(), SyncError> {
+        loop {
+            let after = lock(self.store).pull_cursor()?;
+            let Some(mut pages) = client.pull_stream(after, PULL_PAGE).await? else {
+                return self.paged(client, after).await;
+            };
+            let mut last_more = None;
+            while let Some(page) = pages.next().await {
+                let page = page?;
+                last_more = Some(page.more);
+                self.apply(page)?;
+            }
+            match last_more {
+                // The server ended this stream with more to send: ask again from the cursor.
+                Some(true) => continue,
+                Some(false) => return Ok(()),
+                None => return Err(SyncError::Offline("the server sent no page".into())),
+            }
+        }
+    }
+
+    fn apply(&mut self, page: PullResponse) -> Result<(), SyncError> {
+        if page.more && !self.bulk {
+            // Set first: whatever `set_bulk_pull(true)` did before a failure is undone.
+            self.bulk = true;
+            lock(self.store).set_bulk_pull(true)?;
+        }
+        self.report.pulled += page.changes.len();
+        // Writing a page takes tens of milliseconds: on a multi-threaded runtime this worker
+        // hands its other tasks (the next page's download and parsing among them) to another
+        // thread meanwhile, instead of holding them up.
+        let write = || apply_page(&mut lock(self.store), page, self.now);
+        if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            tokio::task::block_in_place(write)?;
+        } else {
+            write()?;
+        }
+        (self.progress)(SyncProgress::Receiving { received: self.report.pulled as u64 });
+        Ok(())
+    }
+
+    /// Page by page: the next page is asked for while this one is written.
+    async fn paged(&mut self, client: &SyncClient, after: u64) -> Result<(), SyncError> {
+        let mut limit = FIRST_PULL_PAGE;
+        let mut in_flight = Some(Prefetch::start(client, after, limit));
+        while let Some(request) = in_flight.take() {
+            let page = request.finish().await?;
+            if page.more {
+                limit = (limit * 3 / 2).min(PULL_PAGE);
+                in_flight = Some(Prefetch::start(client, page.cursor, limit));
+            }
+            self.apply(page)?;
+        }
+        Ok(())
+    }
 }
 
 /// One sync session, telling `progress` how far it has got.
@@ -494,44 +649,14 @@ pub async fn sync_with_progress(
         report.pushed += outcomes.len();
         lock(store).acknowledge(response.acked_through as i64 + seq_base, &outcomes, now)?;
     }
-    // The next page is asked for while this one is written, so the server's reading, the
-    // transfer and the parsing overlap the device's SQLite writes. Pages are still applied in
-    // order, each with its cursor in one transaction; on any failure the page in flight is
-    // dropped and the next session starts from the last saved cursor.
+    // The pages stream in while each is written, so the server's reading, the transfer and
+    // the parsing overlap the device's SQLite writes (see `Pull`).
     progress(SyncProgress::Receiving { received: 0 });
     // What is still waiting after the push (a refused or unsent change), as of this sync.
     let client = &SyncClient { pending: Some(lock(store).outbox_len()?), ..client.clone() };
-    let mut limit = FIRST_PULL_PAGE;
-    let mut in_flight = Some(Prefetch::start(client, lock(store).pull_cursor()?, limit));
-    // Set once the first page says more follow: see `Store::set_bulk_pull`.
-    let mut bulk = false;
-    let pulled: Result<(), SyncError> = async {
-        while let Some(request) = in_flight.take() {
-            let page = request.finish().await?;
-            if page.more {
-                limit = (limit * 3 / 2).min(PULL_PAGE);
-                in_flight = Some(Prefetch::start(client, page.cursor, limit));
-                if !bulk {
-                    // Set first: whatever `set_bulk_pull(true)` did before a failure is undone.
-                    bulk = true;
-                    lock(store).set_bulk_pull(true)?;
-                }
-            }
-            report.pulled += page.changes.len();
-            // Writing a page takes tens of milliseconds: on a multi-threaded runtime this
-            // worker hands its other tasks (the next page's download among them) to another
-            // thread meanwhile, instead of holding them up.
-            let write = || apply_page(&mut lock(store), page, now);
-            if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
-                tokio::task::block_in_place(write)?;
-            } else {
-                write()?;
-            }
-            progress(SyncProgress::Receiving { received: report.pulled as u64 });
-        }
-        Ok(())
-    }
-    .await;
+    let mut pull = Pull { store, now, progress, report: &mut report, bulk: false };
+    let pulled = pull.all(client).await;
+    let bulk = pull.bulk;
     let restored = if bulk { lock(store).set_bulk_pull(false) } else { Ok(()) };
     pulled?;
     restored?;

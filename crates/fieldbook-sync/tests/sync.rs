@@ -5,6 +5,7 @@ use fieldbook_domain::evidence::DeviceKey;
 use chrono::Utc;
 use fieldbook_domain::*;
 use fieldbook_protocol::WorkOrderFilter;
+use fieldbook_server::Config;
 use fieldbook_server_db::SupervisorChange;
 use fieldbook_store::NewAnswer;
 use fieldbook_sync::{SyncClient, plan, sync_once};
@@ -332,4 +333,140 @@ async fn a_corrective_work_order_drafted_offline_becomes_one_work_order_waiting_
     let phone = device(&server, "tech1").await;
     phone.sync().await;
     assert_eq!(phone.store.lock().unwrap().corrective_requests(wo.id).unwrap(), vec![request]);
+}
+
+/// Gives tech1's stream `count` more changes: notes on one of their work orders, pushed by
+/// another device of theirs.
+async fn add_notes(server: &Server, count: usize) {
+    let (seeder, _) =
+        SyncClient::enroll(&server.base, "tech1", PASSWORD, "seeder", &DeviceKey::generate().public_key())
+            .await
+            .unwrap();
+    let tablet = device(server, "tech1").await;
+    tablet.sync().await;
+    let work_order = tablet.work_orders()[0].id;
+    let mutations: Vec<_> = (0..count)
+        .map(|i| fieldbook_protocol::Mutation {
+            seq: i as u64 + 1,
+            id: MutationId::new(),
+            hlc: Hlc::default(),
+            op: fieldbook_protocol::MutationOp::Note(Note {
+                id: NoteId::new(),
+                work_order_id: work_order,
+                author: None,
+                text: format!("巡检记录 {i}"),
+                written_at: Utc::now(),
+            }),
+        })
+        .collect();
+    let answer = seeder.push(&mutations).await.unwrap();
+    assert_eq!(answer.outcomes.len(), count);
+}
+
+/// Every change of the technician's stream, read page by page.
+async fn paged(client: &SyncClient) -> Vec<fieldbook_protocol::Change> {
+    let (mut changes, mut after) = (Vec::new(), 0);
+    loop {
+        let page = client.pull(after, 7).await.unwrap();
+        changes.extend(page.changes);
+        after = page.cursor;
+        if !page.more {
+            return changes;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stream_brings_the_same_changes_as_pages_once_each_in_order_in_growing_pages() {
+    let server = server().await;
+    add_notes(&server, 900).await;
+    let tablet = device(&server, "tech1").await;
+    let expected = paged(&tablet.client).await;
+    assert!(expected.len() > 900, "more changes than the first two pages: {}", expected.len());
+
+    for limit in [5000, 300, 1] {
+        let mut pages = tablet.client.pull_stream(0, limit).await.unwrap().expect("the server streams");
+        let (mut streamed, mut sizes, mut ends) = (Vec::new(), Vec::new(), Vec::new());
+        while let Some(page) = pages.next().await {
+            let page = page.unwrap();
+            assert_eq!(page.cursor, page.changes.last().unwrap().version, "each page's cursor is its last change");
+            sizes.push(page.changes.len());
+            ends.push(page.more);
+            streamed.extend(page.changes);
+        }
+        assert_eq!(streamed, expected, "limit {limit}: the same changes, once each, in order");
+        assert_eq!(ends.iter().filter(|more| !**more).count(), 1, "limit {limit}: only the last page ends it");
+        assert!(!ends.last().unwrap());
+        assert!(sizes.iter().all(|n| *n as u32 <= limit), "limit {limit}: {sizes:?}");
+        assert_eq!(sizes[0] as u32, limit.min(250), "limit {limit}: {sizes:?}");
+        let whole = &sizes[..sizes.len() - 1];
+        assert!(whole.windows(2).all(|w| w[1] >= w[0]), "limit {limit}: pages grow: {sizes:?}");
+        if limit == 5000 {
+            assert_eq!(sizes[1], 375.min(expected.len() - 250), "pages grow by half: {sizes:?}");
+        }
+    }
+
+    // From a cursor: only what follows it; past the end: one empty, final page.
+    let middle = expected[expected.len() / 2].version;
+    let mut pages = tablet.client.pull_stream(middle, 5000).await.unwrap().unwrap();
+    let mut rest = Vec::new();
+    while let Some(page) = pages.next().await {
+        rest.extend(page.unwrap().changes);
+    }
+    assert_eq!(rest, expected[expected.len() / 2 + 1..]);
+    let last = expected.last().unwrap().version;
+    let mut pages = tablet.client.pull_stream(last, 5000).await.unwrap().unwrap();
+    let page = pages.next().await.unwrap().unwrap();
+    assert!(page.changes.is_empty() && !page.more && page.cursor == last);
+    assert!(pages.next().await.is_none());
+
+    // A page size the server does not serve is refused, as for pages.
+    for limit in [0, 5001] {
+        match tablet.client.pull_stream(0, limit).await {
+            Err(fieldbook_sync::SyncError::Server { status: 400, .. }) => {}
+            Err(other) => panic!("limit {limit}: {other}"),
+            Ok(_) => panic!("limit {limit} was served"),
+        }
+    }
+}
+
+/// Asserts that `device` holds exactly its technician's work orders as `server` has them, and
+/// the 600 notes [`add_notes`] gave them, having pulled each change once.
+async fn assert_holds_everything(server: &Server, device: &Device, report: &fieldbook_sync::SyncReport) {
+    let mut on_server = server
+        .db
+        .work_orders(&WorkOrderFilter { assignee: Some(device.user), ..Default::default() }, None)
+        .await
+        .unwrap();
+    on_server.sort_by_key(|w| w.id);
+    let mut local = device.work_orders();
+    local.sort_by_key(|w| w.id);
+    assert!(!local.is_empty());
+    assert!(local == on_server, "the device holds its technician's work orders exactly as the server has them");
+    let notes = device.store.lock().unwrap().count("SELECT COUNT(*) FROM notes").unwrap();
+    assert_eq!(notes, 600);
+    assert_eq!(report.pulled, paged(&device.client).await.len(), "each change pulled once");
+}
+
+#[tokio::test]
+async fn streams_the_server_ends_early_and_a_server_without_streams_both_bring_everything() {
+    // A server whose budget is spent at once ends every stream after its first page: the
+    // device asks again from its cursor until the last page.
+    let hasty = server_with(Config { pull_stream_budget_ms: 0, ..Config::default() }, Streams::Served).await;
+    add_notes(&hasty, 600).await;
+    let tablet = device(&hasty, "tech1").await;
+    let mut pages = tablet.client.pull_stream(0, 5000).await.unwrap().unwrap();
+    let first = pages.next().await.unwrap().unwrap();
+    assert!(first.more && first.changes.len() == 250);
+    assert!(pages.next().await.is_none(), "one page, then the stream ends whole");
+    let report = tablet.sync().await;
+    assert_holds_everything(&hasty, &tablet, &report).await;
+
+    // A server from before streams: page by page.
+    let older = server_with(Config::default(), Streams::Unknown).await;
+    add_notes(&older, 600).await;
+    let tablet = device(&older, "tech1").await;
+    assert!(tablet.client.pull_stream(0, 5000).await.unwrap().is_none());
+    let report = tablet.sync().await;
+    assert_holds_everything(&older, &tablet, &report).await;
 }

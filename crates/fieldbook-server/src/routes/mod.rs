@@ -85,6 +85,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(enroll::enroll))
         .routes(routes!(sync::push))
         .routes(routes!(sync::pull))
+        .routes(routes!(sync::pull_stream))
         .routes(routes!(blobs::missing))
         .routes(routes!(blobs::upload, blobs::download))
         .routes(routes!(blobs::status))

@@ -1,5 +1,6 @@
 use axum::Json;
 use axum::extract::State;
+use axum::response::IntoResponse;
 use fieldbook_protocol::{ErrorBody, MAX_PULL_PAGE, MAX_PUSH_MUTATIONS, PullResponse, PushRequest, PushResponse};
 use serde::Deserialize;
 
@@ -48,7 +49,7 @@ pub struct PullParams {
     /// The cursor of the last page (0 for everything).
     #[serde(default)]
     after: u64,
-    /// Page size, 1 to 1000 (default 500).
+    /// Page size, 1 to 5000 (default 500).
     limit: Option<u32>,
     /// Changes waiting in the device's outbox as it pulls, shown to its supervisor.
     pending: Option<u64>,
@@ -74,4 +75,100 @@ pub async fn pull(
     state.db.record_sync(&actor.device.id, state.clock.now(), params.pending).await?;
     metrics::counter!("fieldbook_sync_pulls_total").increment(1);
     Ok(Json(page))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct StreamParams {
+    /// The cursor of the last page the device applied (0 for everything).
+    #[serde(default)]
+    after: u64,
+    /// The largest page, 1 to 5000 (default 5000).
+    limit: Option<u32>,
+    /// Changes waiting in the device's outbox as it pulls, shown to its supervisor.
+    pending: Option<u64>,
+}
+
+/// The first page of a stream: small, so that the device starts writing at once.
+pub const STREAM_FIRST_PAGE: u32 = 250;
+
+/// What a stream still has to send.
+struct Streaming {
+    db: std::sync::Arc<dyn fieldbook_server_db::Database>,
+    user: fieldbook_domain::UserId,
+    limit: u32,
+    /// No page is begun after this (`Config::pull_stream_budget_ms`).
+    until: tokio::time::Instant,
+    /// The page read before answering, sent first.
+    first: Option<PullResponse>,
+    /// Where and how large the next page is, if one follows.
+    next: Option<(u64, u32)>,
+}
+
+impl Streaming {
+    async fn next_line(mut self) -> Option<(Result<axum::body::Bytes, std::io::Error>, Streaming)> {
+        let (page, size) = match self.first.take() {
+            Some(page) => (page, STREAM_FIRST_PAGE.min(self.limit)),
+            None => {
+                let (cursor, size) = self.next.take()?;
+                match self.db.pull(self.user, cursor, size).await {
+                    Ok(page) => (page, size),
+                    Err(err) => {
+                        // The answer is cut: the device keeps the pages it has and asks again.
+                        tracing::warn!(error = %err, "a pull stream stopped");
+                        return Some((Err(std::io::Error::other(err.to_string())), self));
+                    }
+                }
+            }
+        };
+        if page.more && tokio::time::Instant::now() < self.until {
+            self.next = Some((page.cursor, (size.saturating_mul(3) / 2).min(self.limit)));
+        }
+        metrics::counter!("fieldbook_sync_pulls_total").increment(1);
+        let mut line = serde_json::to_vec(&page).map_err(std::io::Error::other);
+        if let Ok(line) = &mut line {
+            line.push(b'\n');
+        }
+        Some((line.map(axum::body::Bytes::from), self))
+    }
+}
+
+/// The caller's changes after a cursor, in order, as a stream of pages: one
+/// [`PullResponse`] per line, each as `/v1/sync/pull` would answer it, read and sent one after
+/// another without waiting for the device to ask (so a first sync of tens of thousands of
+/// changes does not wait a round trip per page). Pages start small and grow by half up to
+/// `limit`. The stream ends after the last page (`more: false`), or with a page that says
+/// `more: true` once the server's budget (ten seconds by default) is spent; then the device
+/// asks again from its cursor. A stream
+/// cut short ends without a complete last line: the device keeps the pages it applied.
+#[utoipa::path(get, path = "/v1/sync/pull/stream", params(StreamParams), responses(
+    (status = 200, content_type = "application/x-ndjson", body = PullResponse,
+        description = "One page per line, as /v1/sync/pull answers it"),
+    (status = 400, body = ErrorBody),
+    (status = 401, body = ErrorBody),
+))]
+pub async fn pull_stream(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiQuery(params): ApiQuery<StreamParams>,
+) -> ApiResult<axum::response::Response> {
+    authorize(&actor, Action::PullOwnStream)?;
+    let limit = params.limit.unwrap_or(MAX_PULL_PAGE);
+    if limit == 0 || limit > MAX_PULL_PAGE {
+        return Err(ApiError::bad_request(format!("limit must be 1 to {MAX_PULL_PAGE}")));
+    }
+    // The first page is read before answering, so that a failure is an error answer.
+    let first = state.db.pull(actor.user.id, params.after, STREAM_FIRST_PAGE.min(limit)).await?;
+    state.db.record_sync(&actor.device.id, state.clock.now(), params.pending).await?;
+    let streaming = Streaming {
+        db: state.db.clone(),
+        user: actor.user.id,
+        limit,
+        until: tokio::time::Instant::now() + std::time::Duration::from_millis(state.config.pull_stream_budget_ms),
+        first: Some(first),
+        next: None,
+    };
+    // Fused: the compression layer may ask again after the end.
+    let lines = futures_util::StreamExt::fuse(futures_util::stream::unfold(streaming, Streaming::next_line));
+    let body = axum::body::Body::from_stream(lines);
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/x-ndjson")], body).into_response())
 }

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use axum::response::IntoResponse;
 use chrono::Utc;
 use fieldbook_domain::*;
 use fieldbook_server::{AppState, Config, SystemClock};
@@ -22,16 +23,43 @@ pub struct Server {
 }
 
 pub async fn server() -> Server {
+    server_with(Config::default(), Streams::Served).await
+}
+
+/// Whether the server answers pull streams, or is one from before them.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Streams {
+    Served,
+    Unknown,
+}
+
+/// A server with `config`; with `Streams::Unknown` it answers `/v1/sync/pull/stream` with 404,
+/// as a server from before streams does.
+pub async fn server_with(config: Config, streams: Streams) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db: Arc<dyn Database> = Arc::new(SqliteDatabase::open(dir.path().join("server.sqlite")).unwrap());
     fieldbook_server::demo::load(db.as_ref(), 60, PASSWORD, Utc::now()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let state = AppState::new(db.clone(), Arc::new(SystemClock), Config::default());
-    tokio::spawn(fieldbook_server::serve(listener, state, async move {
+    let state = AppState::new(db.clone(), Arc::new(SystemClock), config);
+    let shutdown = async move {
         let _ = stopped.await;
-    }));
+    };
+    if streams == Streams::Served {
+        tokio::spawn(fieldbook_server::serve(listener, state, shutdown));
+    } else {
+        let app = fieldbook_server::router(state).layer(axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                if request.uri().path() == "/v1/sync/pull/stream" {
+                    return axum::http::StatusCode::NOT_FOUND.into_response();
+                }
+                next.run(request).await
+            },
+        ));
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await });
+    }
     Server { base, db, _dir: dir, _stop: stop }
 }
 
