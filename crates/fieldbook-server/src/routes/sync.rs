@@ -138,8 +138,8 @@ impl Streaming {
 /// changes does not wait a round trip per page). Pages start small and grow by half up to
 /// `limit`. The stream ends after the last page (`more: false`), or with a page that says
 /// `more: true` once the server's budget (ten seconds by default) is spent; then the device
-/// asks again from its cursor. A stream
-/// cut short ends without a complete last line: the device keeps the pages it applied.
+/// asks again from its cursor. A stream cut short ends without a complete last line: the
+/// device keeps the pages it applied. Access is checked once, when the stream starts.
 #[utoipa::path(get, path = "/v1/sync/pull/stream", params(StreamParams), responses(
     (status = 200, content_type = "application/x-ndjson", body = PullResponse,
         description = "One page per line, as /v1/sync/pull answers it"),
