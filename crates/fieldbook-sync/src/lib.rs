@@ -146,9 +146,14 @@ impl SyncClient {
         self.request(reqwest::Method::POST, "/v1/sync/push").json(&request).send().await
     }
 
-    pub async fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, SyncError> {
+    /// The query of a pull from `after`, pages of at most `limit`.
+    fn pull_query(&self, after: u64, limit: u32) -> String {
         let pending = self.pending.map(|n| format!("&pending={n}")).unwrap_or_default();
-        let path = format!("/v1/sync/pull?after={after}&limit={limit}{pending}");
+        format!("?after={after}&limit={limit}{pending}")
+    }
+
+    pub async fn pull(&self, after: u64, limit: u32) -> Result<PullResponse, SyncError> {
+        let path = format!("/v1/sync/pull{}", self.pull_query(after, limit));
         answer(self.request(reqwest::Method::GET, &path).send().await.map_err(offline)?).await
     }
 
@@ -156,8 +161,7 @@ impl SyncClient {
     /// read and parsed on a task of their own while the caller applies them. `None` when the
     /// server has no such stream (one older than it); then [`SyncClient::pull`] serves.
     pub async fn pull_stream(&self, after: u64, limit: u32) -> Result<Option<PageStream>, SyncError> {
-        let pending = self.pending.map(|n| format!("&pending={n}")).unwrap_or_default();
-        let path = format!("/v1/sync/pull/stream?after={after}&limit={limit}{pending}");
+        let path = format!("/v1/sync/pull/stream{}", self.pull_query(after, limit));
         let response = self.request(reqwest::Method::GET, &path).send().await.map_err(offline)?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_FOUND {

@@ -55,6 +55,14 @@ pub struct PullParams {
     pending: Option<u64>,
 }
 
+/// The page size asked for, or `default`; refused outside 1 to [`MAX_PULL_PAGE`].
+fn page_size(asked: Option<u32>, default: u32) -> ApiResult<u32> {
+    match asked.unwrap_or(default) {
+        limit @ 1..=MAX_PULL_PAGE => Ok(limit),
+        _ => Err(ApiError::bad_request(format!("limit must be 1 to {MAX_PULL_PAGE}"))),
+    }
+}
+
 /// The caller's changes after a cursor, in order, a page at a time.
 #[utoipa::path(get, path = "/v1/sync/pull", params(PullParams), responses(
     (status = 200, body = PullResponse),
@@ -67,10 +75,7 @@ pub async fn pull(
     ApiQuery(params): ApiQuery<PullParams>,
 ) -> ApiResult<Json<PullResponse>> {
     authorize(&actor, Action::PullOwnStream)?;
-    let limit = params.limit.unwrap_or(500);
-    if limit == 0 || limit > MAX_PULL_PAGE {
-        return Err(ApiError::bad_request(format!("limit must be 1 to {MAX_PULL_PAGE}")));
-    }
+    let limit = page_size(params.limit, 500)?;
     let page = state.db.pull(actor.user.id, params.after, limit).await?;
     state.db.record_sync(&actor.device.id, state.clock.now(), params.pending).await?;
     metrics::counter!("fieldbook_sync_pulls_total").increment(1);
@@ -152,10 +157,7 @@ pub async fn pull_stream(
     ApiQuery(params): ApiQuery<StreamParams>,
 ) -> ApiResult<axum::response::Response> {
     authorize(&actor, Action::PullOwnStream)?;
-    let limit = params.limit.unwrap_or(MAX_PULL_PAGE);
-    if limit == 0 || limit > MAX_PULL_PAGE {
-        return Err(ApiError::bad_request(format!("limit must be 1 to {MAX_PULL_PAGE}")));
-    }
+    let limit = page_size(params.limit, MAX_PULL_PAGE)?;
     // The first page is read before answering, so that a failure is an error answer.
     let first = state.db.pull(actor.user.id, params.after, STREAM_FIRST_PAGE.min(limit)).await?;
     state.db.record_sync(&actor.device.id, state.clock.now(), params.pending).await?;
