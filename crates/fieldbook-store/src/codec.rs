@@ -16,8 +16,9 @@ pub(crate) fn from_millis(ms: i64) -> Result<DateTime<Utc>> {
 
 /// A time written as chrono's serde writes it (RFC 3339 with `Z`, and 0, 3, 6 or 9 fraction
 /// digits), but handed to the serializer in one piece. chrono writes through `collect_str`,
-/// and serde_json escapes each of the dozen pieces chrono writes on its own; a first sync
-/// writes about 120,000 times into bodies, and that cost it some 20 ms.
+/// and serde_json escapes each of the dozen pieces chrono writes on its own; a first sync of
+/// 10k work orders writes about 120,000 times into bodies, and applying its pages took 5-8 ms
+/// less written whole.
 #[derive(Clone, Copy)]
 pub(crate) struct Rfc3339(pub(crate) DateTime<Utc>);
 
