@@ -72,6 +72,8 @@ pub struct Store {
     /// The checkpoint a bulk pull left running on a thread of its own (see
     /// `sync::checkpoint_in_background`); the store waits for it when it closes.
     checkpoint: Option<std::thread::JoinHandle<()>>,
+    /// Set during a first sync's pull: see `Store::set_bulk_pull`.
+    first_pull: Option<sync::FirstPull>,
 }
 
 impl Drop for Store {
@@ -100,7 +102,7 @@ impl Store {
         // schema that dropped them, before any migration.
         sync::restore_deferred_indexes(&mut conn)?;
         schema::migrations().to_latest(&mut conn)?;
-        Ok(Store { conn, checkpoint: None })
+        Ok(Store { conn, checkpoint: None, first_pull: None })
     }
 
     /// `PRAGMA integrity_check`, returning its first line (`ok` when healthy).

@@ -9,8 +9,8 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::codec::{from_millis, millis};
 use crate::reference::{
-    SearchNames, insert_corrective_request, insert_fault, insert_note, insert_part, insert_photo, insert_result,
-    insert_sign_off, put_work_order_named,
+    BulkStatements, SearchNames, insert_corrective_request, insert_fault, insert_note, insert_part, insert_photo,
+    insert_sign_off,
 };
 use crate::{ImportBatch, Result, Store};
 
@@ -233,20 +233,60 @@ impl Store {
         cursor: u64,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        // In a first sync, a page of new work orders and their answers has its references
+        // checked by the store instead of SQLite (see `FirstPull`).
+        let self_checked = self.first_pull.is_some() && FirstPull::can_check(reference, changes) && {
+            let pending: bool = self.conn.query_row("SELECT EXISTS (SELECT 1 FROM outbox)", [], |r| r.get(0))?;
+            !pending
+        };
+        if !self_checked {
+            // A work order this page removes is no longer one earlier pages wrote.
+            if let Some(first_pull) = &mut self.first_pull {
+                for change in changes {
+                    if let PulledChange::Removed(id) = change {
+                        first_pull.work_orders.remove(id);
+                    }
+                }
+            }
+            return self.apply_pulled_in(reference, changes, cursor, now, None);
+        }
+        let mut first_pull = self.first_pull.take().expect("checked above");
+        self.conn.pragma_update(None, "foreign_keys", false)?;
+        let applied = self.apply_pulled_in(reference, changes, cursor, now, Some(&mut first_pull));
+        // Back on whatever happened; a failure to turn them back on is the one reported.
+        let restored = self.conn.pragma_update(None, "foreign_keys", true);
+        self.first_pull = Some(first_pull);
+        restored?;
+        applied
+    }
+
+    fn apply_pulled_in(
+        &mut self,
+        reference: &ImportBatch,
+        changes: &[PulledChange],
+        cursor: u64,
+        now: DateTime<Utc>,
+        first_pull: Option<&mut FirstPull>,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         // What the page's work orders refer to, before them.
         crate::reference::import_in(&tx, reference)?;
+        let written = match &first_pull {
+            Some(first_pull) => Some(first_pull.check(&tx, reference, changes)?),
+            None => None,
+        };
         let known = SearchNames::of(reference);
         // On a first sync nothing waits to be sent and nothing is held back: one look each
         // per page instead of one per work order.
         let any_pending: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM outbox)", [], |r| r.get(0))?;
         let mut any_held: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM held_removals)", [], |r| r.get(0))?;
+        let mut statements = BulkStatements::new(&tx)?;
         for change in changes {
             match change {
                 PulledChange::WorkOrder(work_order) => {
                     let steps = if any_pending { pending_steps(&tx, work_order.id)? } else { Vec::new() };
                     if steps.is_empty() {
-                        put_work_order_named(&tx, work_order, &known)?;
+                        statements.put_work_order(&tx, work_order, &known)?;
                     } else {
                         let mut merged = (**work_order).clone();
                         for step in steps {
@@ -266,7 +306,7 @@ impl Store {
                                 }
                             }
                         }
-                        put_work_order_named(&tx, &merged, &known)?;
+                        statements.put_work_order(&tx, &merged, &known)?;
                     }
                     if any_held {
                         tx.prepare_cached("DELETE FROM held_removals WHERE work_order_id = ?1")?
@@ -275,7 +315,7 @@ impl Store {
                 }
                 PulledChange::Record(record) => {
                     match record {
-                        PulledRecord::InspectionResult(r) => insert_result(&tx, r)?,
+                        PulledRecord::InspectionResult(r) => statements.insert_result(r)?,
                         PulledRecord::FaultRecord(r) => insert_fault(&tx, r)?,
                         PulledRecord::PartUsage(r) => insert_part(&tx, r)?,
                         PulledRecord::Photo(r) => insert_photo(&tx, r)?,
@@ -298,6 +338,7 @@ impl Store {
                 }
             }
         }
+        drop(statements);
         // Later local answers must stamp later than any answer seen here: the clock follows
         // the page's latest stamp, once per page.
         let latest = changes
@@ -316,6 +357,9 @@ impl Store {
         }
         crate::set_setting_in(&tx, "sync.cursor", &cursor.to_string())?;
         tx.commit()?;
+        if let (Some(first_pull), Some(written)) = (first_pull, written) {
+            first_pull.work_orders.extend(written);
+        }
         Ok(())
     }
 
@@ -342,8 +386,10 @@ impl Store {
             let empty: bool = self.conn.query_row("SELECT NOT EXISTS (SELECT 1 FROM work_orders)", [], |r| r.get(0))?;
             if empty {
                 defer_indexes(&mut self.conn)?;
+                self.first_pull = Some(FirstPull::default());
             }
         } else {
+            self.first_pull = None;
             // Built while the pull's pages are still in the cache.
             let restored = restore_deferred_indexes(&mut self.conn);
             self.conn.pragma_update(None, "cache_size", -2000)?;
@@ -362,6 +408,110 @@ impl Store {
     /// The pull cursor saved with the last applied page.
     pub fn pull_cursor(&self) -> Result<u64> {
         Ok(self.setting("sync.cursor")?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+}
+
+/// A first sync into an empty store writes tens of thousands of work orders and checklist
+/// answers, and SQLite checks each of their references with an index lookup: about a seventh
+/// of writing the pages. A page of only those (new answers, superseding none) and what they
+/// refer to, with nothing waiting to be sent, has its references checked here instead, in
+/// memory, against the page itself, the work orders earlier pages of this pull wrote, and the
+/// store, before anything of it is written; SQLite's own checks are off for that page only.
+/// A reference to nothing fails the page as SQLite's check would, and the page changes nothing.
+#[derive(Default)]
+pub(crate) struct FirstPull {
+    /// Work orders written by the committed pages of this pull.
+    work_orders: std::collections::HashSet<WorkOrderId>,
+}
+
+impl FirstPull {
+    /// Whether every row the page writes is one [`FirstPull::check`] knows the references of.
+    fn can_check(reference: &ImportBatch, changes: &[PulledChange]) -> bool {
+        let ImportBatch { work_orders, results, faults, parts, blobs, photos, sign_offs, notes, parts_catalog, .. } =
+            reference;
+        work_orders.is_empty()
+            && results.is_empty()
+            && faults.is_empty()
+            && parts.is_empty()
+            && blobs.is_empty()
+            && photos.is_empty()
+            && sign_offs.is_empty()
+            && notes.is_empty()
+            && parts_catalog.is_empty()
+            && changes.iter().all(|change| match change {
+                PulledChange::WorkOrder(_) => true,
+                PulledChange::Record(PulledRecord::InspectionResult(r)) => r.supersedes.is_none(),
+                _ => false,
+            })
+    }
+
+    /// Checks every reference of the page's rows (as the schema's `REFERENCES` would),
+    /// returning the work orders it writes.
+    fn check(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        reference: &ImportBatch,
+        changes: &[PulledChange],
+    ) -> Result<std::collections::HashSet<WorkOrderId>> {
+        use std::collections::HashSet;
+        fn ids<T, I: std::hash::Hash + Eq>(rows: &[T], id: impl Fn(&T) -> I) -> HashSet<I> {
+            rows.iter().map(id).collect()
+        }
+        let policies = ids(&reference.policies, |p| p.id);
+        let customers = ids(&reference.customers, |c| c.id);
+        let sites = ids(&reference.sites, |s| s.id);
+        let assets = ids(&reference.assets, |a| a.id);
+        let templates = ids(&reference.templates, |t| t.id);
+        let users = ids(&reference.users, |u| u.id);
+        let mut work_orders = HashSet::new();
+        // In the page, else in the store.
+        let known = |in_page: bool, table: &str, id: &dyn std::fmt::Display| -> Result<()> {
+            if in_page {
+                return Ok(());
+            }
+            let sql = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)");
+            let id = id.to_string();
+            if tx.prepare_cached(&sql)?.query_row([&id], |r| r.get(0))? {
+                Ok(())
+            } else {
+                Err(crate::StoreError::Corrupt(format!(
+                    "the server sent a reference to {table} {id}, which is not here"
+                )))
+            }
+        };
+        for c in &reference.customers {
+            known(policies.contains(&c.policy_id), "policies", &c.policy_id)?;
+        }
+        for s in &reference.sites {
+            known(customers.contains(&s.customer_id), "customers", &s.customer_id)?;
+        }
+        for a in &reference.assets {
+            known(sites.contains(&a.site_id), "sites", &a.site_id)?;
+        }
+        for change in changes {
+            match change {
+                PulledChange::WorkOrder(w) => {
+                    known(customers.contains(&w.customer_id), "customers", &w.customer_id)?;
+                    known(sites.contains(&w.site_id), "sites", &w.site_id)?;
+                    if let Some(id) = &w.asset_id {
+                        known(assets.contains(id), "assets", id)?;
+                    }
+                    if let Some(id) = &w.assignee {
+                        known(users.contains(id), "users", id)?;
+                    }
+                    if let Some(id) = &w.template_id {
+                        known(templates.contains(id), "templates", id)?;
+                    }
+                    work_orders.insert(w.id);
+                }
+                PulledChange::Record(PulledRecord::InspectionResult(r)) => {
+                    let id = &r.work_order_id;
+                    known(work_orders.contains(id) || self.work_orders.contains(id), "work_orders", id)?;
+                }
+                _ => unreachable!("FirstPull::can_check lets through only work orders and answers"),
+            }
+        }
+        Ok(work_orders)
     }
 }
 

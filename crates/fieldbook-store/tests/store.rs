@@ -603,3 +603,88 @@ fn records_read_back_whole_from_their_columns_and_bodies_old_and_new() {
 fn all_rows() -> ListQuery {
     ListQuery { limit: 10_000, ..ListQuery::default() }
 }
+
+/// In a first sync the store checks a page's references itself (SQLite's own checks are off
+/// for such pages): a page naming a customer, site, template, assignee or work order that is
+/// neither in it nor in the store is refused whole, as SQLite's check refused it, and nothing
+/// of it is written; pages after it go on, and the store ends with no reference to nothing.
+#[test]
+fn a_first_sync_page_naming_nothing_is_refused_whole_and_the_checks_come_back_on() {
+    use fieldbook_store::{ImportBatch, PulledChange, PulledRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("device.sqlite")).unwrap();
+    let data = generate(&DemoOptions { detailed_history: 40, ..DemoOptions::new(40, now()) });
+    let batch = data.for_technician(data.technicians[0].id);
+    let reference = ImportBatch {
+        users: batch.users.clone(),
+        policies: batch.policies.clone(),
+        customers: batch.customers.clone(),
+        sites: batch.sites.clone(),
+        assets: batch.assets.clone(),
+        templates: batch.templates.clone(),
+        ..ImportBatch::default()
+    };
+    let with_results = batch.work_orders.iter().find(|w| batch.results.iter().any(|r| r.work_order_id == w.id));
+    let with_results = with_results.expect("the demo has answered visits").clone();
+    let results_of = |w: &WorkOrder| -> Vec<PulledChange> {
+        let results = batch.results.iter().filter(|r| r.work_order_id == w.id);
+        results.map(|r| PulledChange::Record(PulledRecord::InspectionResult(r.clone()))).collect()
+    };
+    let others: Vec<&WorkOrder> = batch.work_orders.iter().filter(|w| w.id != with_results.id).collect();
+    let foreign_keys = |store: &Store| store.count("PRAGMA foreign_keys").unwrap();
+    let snapshot = |store: &Store| {
+        (
+            store.count("SELECT COUNT(*) FROM work_orders").unwrap(),
+            store.count("SELECT COUNT(*) FROM inspection_results").unwrap(),
+            store.pull_cursor().unwrap(),
+        )
+    };
+    store.set_bulk_pull(true).unwrap();
+    // The first page: one work order; its answers come on a later page.
+    let first = [PulledChange::WorkOrder(Box::new(with_results.clone()))];
+    store.apply_pulled(&reference, &first, 1, now()).unwrap();
+    assert_eq!(foreign_keys(&store), 1);
+    let before = snapshot(&store);
+    let named_nothing = |change: &dyn Fn(&mut WorkOrder)| {
+        let mut w = others[0].clone();
+        change(&mut w);
+        vec![PulledChange::WorkOrder(Box::new(others[1].clone())), PulledChange::WorkOrder(Box::new(w))]
+    };
+    let mut answer_to_nothing = results_of(&with_results);
+    if let Some(PulledChange::Record(PulledRecord::InspectionResult(r))) = answer_to_nothing.last_mut() {
+        r.id = ResultId::new();
+        r.work_order_id = WorkOrderId::new();
+    }
+    let refused: Vec<(&str, Vec<PulledChange>)> = vec![
+        ("customer", named_nothing(&|w| w.customer_id = CustomerId::new())),
+        ("site", named_nothing(&|w| w.site_id = SiteId::new())),
+        ("asset", named_nothing(&|w| w.asset_id = Some(AssetId::new()))),
+        ("template", named_nothing(&|w| w.template_id = Some(TemplateId::new()))),
+        ("assignee", named_nothing(&|w| w.assignee = Some(UserId::new()))),
+        ("work order", answer_to_nothing),
+    ];
+    for (what, page) in refused {
+        let err = store.apply_pulled(&reference, &page, 2, now()).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt(_)), "{what}: {err}");
+        assert_eq!(snapshot(&store), before, "a page naming an unknown {what} wrote nothing");
+        assert_eq!(foreign_keys(&store), 1, "SQLite's checks are back on after the refused {what} page");
+    }
+    // A customer whose policy is nowhere is refused too.
+    let mut orphan = reference.clone();
+    orphan.customers[0].policy_id = fieldbook_domain::PolicyId::new();
+    let err = store.apply_pulled(&orphan, &[], 2, now()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt(_)), "{err}");
+    assert_eq!(snapshot(&store), before);
+    // Answers to a work order an earlier page wrote, with no reference data at all, go in.
+    store.apply_pulled(&ImportBatch::default(), &results_of(&with_results), 2, now()).unwrap();
+    let rest: Vec<PulledChange> = others.iter().map(|w| PulledChange::WorkOrder(Box::new((*w).clone()))).collect();
+    store.apply_pulled(&reference, &rest, 3, now()).unwrap();
+    store.set_bulk_pull(false).unwrap();
+    assert_eq!(store.count("SELECT COUNT(*) FROM work_orders").unwrap() as usize, batch.work_orders.len());
+    assert_eq!(
+        store.count("SELECT COUNT(*) FROM inspection_results").unwrap() as usize,
+        results_of(&with_results).len()
+    );
+    assert_eq!(store.count("SELECT COUNT(*) FROM pragma_foreign_key_check").unwrap(), 0);
+    assert_eq!(foreign_keys(&store), 1);
+}
