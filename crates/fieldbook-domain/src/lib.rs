@@ -12,6 +12,7 @@ pub mod hlc;
 pub mod ids;
 pub mod monthly;
 pub mod policy;
+pub mod rfc3339;
 pub mod schedule;
 pub mod templates;
 pub mod text;

@@ -69,9 +69,13 @@ pub struct ServicePolicy {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deadlines {
+    #[serde(deserialize_with = "crate::rfc3339::utc")]
     pub respond_by: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::rfc3339::utc")]
     pub arrive_by: DateTime<Utc>,
+    #[serde(deserialize_with = "crate::rfc3339::utc")]
     pub resolve_by: DateTime<Utc>,
+    #[serde(default, deserialize_with = "crate::rfc3339::utc_option")]
     pub loaner_by: Option<DateTime<Utc>>,
 }
 

@@ -29,6 +29,7 @@ pub struct InspectionResult {
     pub answer: Answer,
     pub assessment: Assessment,
     pub note: String,
+    #[serde(deserialize_with = "crate::rfc3339::utc")]
     pub recorded_at: DateTime<Utc>,
     /// Orders answers to the same item: the later stamp is in force (see [`crate::hlc`]).
     #[cfg_attr(feature = "ts", ts(type = "string"))]

@@ -294,16 +294,21 @@ pub struct WorkOrder {
     pub symptom: String,
     pub reported_by: String,
     /// 接报时间: the deadlines count from here.
+    #[serde(deserialize_with = "crate::rfc3339::utc")]
     pub reported_at: DateTime<Utc>,
     pub assignee: Option<UserId>,
+    #[serde(default, deserialize_with = "crate::rfc3339::utc_option")]
     pub scheduled_for: Option<DateTime<Utc>>,
     pub billing: BillingBasis,
     pub status: WorkOrderStatus,
     pub instructions: String,
     pub template_id: Option<TemplateId>,
     pub deadlines: Deadlines,
+    #[serde(default, deserialize_with = "crate::rfc3339::utc_option")]
     pub responded_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::rfc3339::utc_option")]
     pub arrived_at: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::rfc3339::utc_option")]
     pub completed_at: Option<DateTime<Utc>>,
     /// Why a supervisor returned or cancelled it, shown to the technician.
     #[serde(default)]
