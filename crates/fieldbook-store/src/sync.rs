@@ -96,6 +96,10 @@ impl Store {
             }
         }
         tx.commit()?;
+        // Work orders may have left: a first sync's pages look them up in the store again.
+        if let Some(first_pull) = &mut self.first_pull {
+            first_pull.work_orders.clear();
+        }
         Ok(())
     }
 
@@ -206,8 +210,11 @@ impl Store {
         for table in tables {
             tx.execute(&format!("DELETE FROM \"{table}\""), [])?;
         }
-        tx.execute("DELETE FROM settings WHERE key NOT IN ('locale', 'hlc.node', 'hlc.last')", [])?;
+        // Indexes a first sync left to build are still to be built (by its end, or the next open).
+        tx.execute("DELETE FROM settings WHERE key NOT IN ('locale', 'hlc.node', 'hlc.last', ?1)", [DEFERRED_INDEXES])?;
         tx.commit()?;
+        // A pull still running writes its next pages with SQLite's own checks.
+        self.first_pull = None;
         Ok(())
     }
 

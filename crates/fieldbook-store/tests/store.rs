@@ -688,3 +688,40 @@ fn a_first_sync_page_naming_nothing_is_refused_whole_and_the_checks_come_back_on
     assert_eq!(store.count("SELECT COUNT(*) FROM pragma_foreign_key_check").unwrap(), 0);
     assert_eq!(foreign_keys(&store), 1);
 }
+
+/// Signing out while a first sync's pull runs (the pull goes on in the background): the
+/// indexes it dropped are still built at its end, and its later pages no longer count on the
+/// work orders earlier pages wrote, which are gone; answers to them are refused.
+#[test]
+fn signing_out_mid_way_through_a_first_sync_leaves_no_answer_to_nothing_and_no_index_missing() {
+    use fieldbook_store::{ImportBatch, PulledChange, PulledRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("device.sqlite")).unwrap();
+    let all = bulk_indexes(&store);
+    let data = generate(&DemoOptions { detailed_history: 40, ..DemoOptions::new(40, now()) });
+    let batch = data.for_technician(data.technicians[0].id);
+    let reference = ImportBatch {
+        users: batch.users.clone(),
+        policies: batch.policies.clone(),
+        customers: batch.customers.clone(),
+        sites: batch.sites.clone(),
+        assets: batch.assets.clone(),
+        templates: batch.templates.clone(),
+        ..ImportBatch::default()
+    };
+    let answered = batch.work_orders.iter().find(|w| batch.results.iter().any(|r| r.work_order_id == w.id)).unwrap();
+    let answers: Vec<PulledChange> = batch
+        .results
+        .iter()
+        .filter(|r| r.work_order_id == answered.id)
+        .map(|r| PulledChange::Record(PulledRecord::InspectionResult(r.clone())))
+        .collect();
+    store.set_bulk_pull(true).unwrap();
+    store.apply_pulled(&reference, &[PulledChange::WorkOrder(Box::new(answered.clone()))], 1, now()).unwrap();
+    store.forget_user_data().unwrap();
+    assert!(store.apply_pulled(&ImportBatch::default(), &answers, 2, now()).is_err());
+    assert_eq!(store.count("SELECT COUNT(*) FROM inspection_results").unwrap(), 0);
+    store.set_bulk_pull(false).unwrap();
+    assert_eq!(bulk_indexes(&store), all);
+    assert_eq!(store.count("SELECT COUNT(*) FROM pragma_foreign_key_check").unwrap(), 0);
+}
