@@ -604,6 +604,20 @@ fn all_rows() -> ListQuery {
     ListQuery { limit: 10_000, ..ListQuery::default() }
 }
 
+/// The reference data of a batch (users, policies, customers, sites, assets, templates), as a
+/// pulled page brings it beside its work orders.
+fn reference_of(batch: &fieldbook_store::ImportBatch) -> fieldbook_store::ImportBatch {
+    fieldbook_store::ImportBatch {
+        users: batch.users.clone(),
+        policies: batch.policies.clone(),
+        customers: batch.customers.clone(),
+        sites: batch.sites.clone(),
+        assets: batch.assets.clone(),
+        templates: batch.templates.clone(),
+        ..fieldbook_store::ImportBatch::default()
+    }
+}
+
 /// In a first sync the store checks a page's references itself (SQLite's own checks are off
 /// for such pages): a page naming a customer, site, template, assignee or work order that is
 /// neither in it nor in the store is refused whole, as SQLite's check refused it, and nothing
@@ -615,15 +629,7 @@ fn a_first_sync_page_naming_nothing_is_refused_whole_and_the_checks_come_back_on
     let mut store = Store::open(dir.path().join("device.sqlite")).unwrap();
     let data = generate(&DemoOptions { detailed_history: 40, ..DemoOptions::new(40, now()) });
     let batch = data.for_technician(data.technicians[0].id);
-    let reference = ImportBatch {
-        users: batch.users.clone(),
-        policies: batch.policies.clone(),
-        customers: batch.customers.clone(),
-        sites: batch.sites.clone(),
-        assets: batch.assets.clone(),
-        templates: batch.templates.clone(),
-        ..ImportBatch::default()
-    };
+    let reference = reference_of(&batch);
     let with_results = batch.work_orders.iter().find(|w| batch.results.iter().any(|r| r.work_order_id == w.id));
     let with_results = with_results.expect("the demo has answered visits").clone();
     let results_of = |w: &WorkOrder| -> Vec<PulledChange> {
@@ -700,15 +706,7 @@ fn signing_out_mid_way_through_a_first_sync_leaves_no_answer_to_nothing_and_no_i
     let all = bulk_indexes(&store);
     let data = generate(&DemoOptions { detailed_history: 40, ..DemoOptions::new(40, now()) });
     let batch = data.for_technician(data.technicians[0].id);
-    let reference = ImportBatch {
-        users: batch.users.clone(),
-        policies: batch.policies.clone(),
-        customers: batch.customers.clone(),
-        sites: batch.sites.clone(),
-        assets: batch.assets.clone(),
-        templates: batch.templates.clone(),
-        ..ImportBatch::default()
-    };
+    let reference = reference_of(&batch);
     let answered = batch.work_orders.iter().find(|w| batch.results.iter().any(|r| r.work_order_id == w.id)).unwrap();
     let answers: Vec<PulledChange> = batch
         .results
