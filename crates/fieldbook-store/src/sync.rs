@@ -240,12 +240,12 @@ impl Store {
         cursor: u64,
         now: DateTime<Utc>,
     ) -> Result<()> {
+        // On a first sync nothing waits to be sent: one look per page instead of one per work
+        // order. (Nothing else writes between here and the page's transaction: `&mut self`.)
+        let any_pending: bool = self.conn.query_row("SELECT EXISTS (SELECT 1 FROM outbox)", [], |r| r.get(0))?;
         // In a first sync, a page of new work orders and their answers has its references
         // checked by the store instead of SQLite (see `FirstPull`).
-        let self_checked = self.first_pull.is_some() && FirstPull::can_check(reference, changes) && {
-            let pending: bool = self.conn.query_row("SELECT EXISTS (SELECT 1 FROM outbox)", [], |r| r.get(0))?;
-            !pending
-        };
+        let self_checked = self.first_pull.is_some() && !any_pending && FirstPull::can_check(reference, changes);
         if !self_checked {
             // A work order this page removes is no longer one earlier pages wrote.
             if let Some(first_pull) = &mut self.first_pull {
@@ -255,11 +255,11 @@ impl Store {
                     }
                 }
             }
-            return self.apply_pulled_in(reference, changes, cursor, now, None);
+            return self.apply_pulled_in(reference, changes, cursor, now, any_pending, None);
         }
         let mut first_pull = self.first_pull.take().expect("checked above");
         self.conn.pragma_update(None, "foreign_keys", false)?;
-        let applied = self.apply_pulled_in(reference, changes, cursor, now, Some(&mut first_pull));
+        let applied = self.apply_pulled_in(reference, changes, cursor, now, false, Some(&mut first_pull));
         // Back on whatever happened; a failure to turn them back on is the one reported.
         let restored = self.conn.pragma_update(None, "foreign_keys", true);
         self.first_pull = Some(first_pull);
@@ -273,6 +273,7 @@ impl Store {
         changes: &[PulledChange],
         cursor: u64,
         now: DateTime<Utc>,
+        any_pending: bool,
         first_pull: Option<&mut FirstPull>,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
@@ -283,9 +284,7 @@ impl Store {
             None => None,
         };
         let known = SearchNames::of(reference);
-        // On a first sync nothing waits to be sent and nothing is held back: one look each
-        // per page instead of one per work order.
-        let any_pending: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM outbox)", [], |r| r.get(0))?;
+        // Nor is anything held back, usually: one look per page.
         let mut any_held: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM held_removals)", [], |r| r.get(0))?;
         let mut statements = BulkStatements::new(&tx)?;
         for change in changes {
