@@ -14,6 +14,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         }),
         M::up(V6),
         M::up(V7),
+        M::up(V8),
     ])
 }
 
@@ -252,6 +253,37 @@ CREATE TABLE schedule_runs (
 /// What each device said it still held when it last pulled.
 const V7: &str = "ALTER TABLE devices ADD COLUMN pending INTEGER;";
 
+/// Each user's changes lie together in key order: a change's key is its stream's number
+/// shifted left 40 bits, or'ed with its version, and a pull reads a range of keys. Keyed by
+/// `(user_id, version)`, a page of 5,000 changes looked each up in that index and then in the
+/// table, a seek per change (docs/benchmarks.md), and every change appended wrote both.
+/// Versions stay below 2^40 and stream numbers below 2^23 (see `work_orders::append`).
+const V8: &str = r#"
+CREATE TABLE streams_v8 (
+    user_id TEXT PRIMARY KEY REFERENCES users(id),
+    version INTEGER NOT NULL,
+    no      INTEGER NOT NULL UNIQUE CHECK (no BETWEEN 1 AND 8388607)
+) STRICT;
+INSERT INTO streams_v8 (user_id, version, no)
+SELECT user_id, version, row_number() OVER (ORDER BY rowid) FROM streams;
+
+CREATE TABLE changes_v8 (
+    key     INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES streams_v8(user_id),
+    version INTEGER NOT NULL CHECK (version BETWEEN 1 AND 1099511627775),
+    -- protocol::ChangeBody as JSON.
+    body    TEXT NOT NULL
+) STRICT;
+INSERT INTO changes_v8 (key, user_id, version, body)
+SELECT (s.no << 40) | c.version, c.user_id, c.version, c.body
+  FROM changes c JOIN streams_v8 s ON s.user_id = c.user_id;
+
+DROP TABLE changes;
+DROP TABLE streams;
+ALTER TABLE streams_v8 RENAME TO streams;
+ALTER TABLE changes_v8 RENAME TO changes;
+"#;
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -265,8 +297,9 @@ mod tests {
     fn version_3_keeps_the_work_order_of_a_stored_bundle() {
         let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         super::migrations().to_version(&mut conn, 2).unwrap();
-        // Only the changes table matters here, not the users and streams it refers to.
+        // Only the changes table and its stream matter here, not the users they refer to.
         conn.pragma_update(None, "foreign_keys", false).unwrap();
+        conn.execute("INSERT INTO streams (user_id, version) VALUES ('u1', 2)", []).unwrap();
         let work_order = serde_json::json!({"id": "w1", "number": "WO-1", "symptom": "报警"});
         let bundle = serde_json::json!({"type": "work_order", "bundle": {
             "work_order": work_order, "customer": {"id": "c1"}, "site": {"id": "s1"}}});
@@ -287,5 +320,77 @@ mod tests {
             .map(|b| serde_json::from_str(&b.unwrap()).unwrap())
             .collect();
         assert_eq!(bodies, [serde_json::json!({"type": "work_order", "work_order": work_order}), removed]);
+    }
+
+    /// Version 8 keeps every stream's changes with their versions and bodies, each stream's
+    /// together in key order, and the streams go on from where they were.
+    #[test]
+    fn version_8_keeps_each_stream_in_order_and_appends_go_on() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::migrations().to_version(&mut conn, 7).unwrap();
+        // Only the streams and their changes matter here, not the users they belong to.
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        let (u1, u2) = (fieldbook_domain::UserId::new().to_string(), fieldbook_domain::UserId::new().to_string());
+        conn.execute("INSERT INTO streams (user_id, version) VALUES (?1, 3), (?2, 2)", [&u1, &u2]).unwrap();
+        // Interleaved as two users' work arrives.
+        for (user, version) in [(&u1, 1), (&u2, 1), (&u1, 2), (&u2, 2), (&u1, 3)] {
+            conn.execute(
+                "INSERT INTO changes (user_id, version, body) VALUES (?1, ?2, ?3)",
+                rusqlite::params![user, version, format!("{{\"n\": \"{user}/{version}\"}}")],
+            )
+            .unwrap();
+        }
+        super::migrations().to_latest(&mut conn).unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        let in_key_order = |conn: &rusqlite::Connection| -> Vec<(String, i64, String)> {
+            conn.prepare("SELECT user_id, version, body FROM changes ORDER BY key")
+                .unwrap()
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let expected: Vec<(String, i64, String)> = [(&u1, 1), (&u1, 2), (&u1, 3), (&u2, 1), (&u2, 2)]
+            .into_iter()
+            .map(|(user, version)| (user.clone(), version, format!("{{\"n\": \"{user}/{version}\"}}")))
+            .collect();
+        assert_eq!(in_key_order(&conn), expected);
+        // Every change still names its stream: the renames carried the reference over.
+        let problems: i64 =
+            conn.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check('changes')", [], |r| r.get(0)).unwrap();
+        assert_eq!(problems, 0);
+
+        // Appending goes on after each stream's last version, and a new stream takes the next
+        // number, its changes after every other stream's.
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        let u3 = fieldbook_domain::UserId::new().to_string();
+        let removed = fieldbook_protocol::ChangeBody::Removed { work_order_id: fieldbook_domain::WorkOrderId::new() };
+        assert_eq!(crate::work_orders::append(&conn, u3.parse().unwrap(), &removed).unwrap(), 1);
+        assert_eq!(crate::work_orders::append(&conn, u1.parse().unwrap(), &removed).unwrap(), 4);
+        let order: Vec<(String, i64)> = in_key_order(&conn).into_iter().map(|(u, v, _)| (u, v)).collect();
+        assert_eq!(
+            order,
+            [(u1.clone(), 1), (u1.clone(), 2), (u1.clone(), 3), (u1.clone(), 4), (u2.clone(), 1), (u2, 2), (u3, 1)]
+        );
+
+        // The two parts of a key fill an i64 exactly, and the schema refuses a version or a
+        // stream number past them.
+        use crate::work_orders::{MAX_STREAM_VERSION, change_key};
+        assert_eq!(change_key(8_388_607, MAX_STREAM_VERSION), i64::MAX);
+        let past = |no: i64, version: i64| {
+            conn.execute(
+                "INSERT INTO streams (user_id, version, no) VALUES (?1, ?2, ?3)",
+                rusqlite::params![fieldbook_domain::UserId::new().to_string(), version, no],
+            )
+            .map(drop)
+            .and_then(|()| {
+                conn.execute(
+                    "INSERT INTO changes (key, user_id, version, body) VALUES (?1, ?2, ?3, '{}')",
+                    rusqlite::params![change_key(no, version), u1, version],
+                )
+            })
+        };
+        assert!(past(8_388_608, 1).is_err());
+        assert!(past(100, MAX_STREAM_VERSION + 1).is_err());
     }
 }

@@ -384,22 +384,40 @@ pub(crate) fn pull(
     limit: u32,
 ) -> DbResult<PullResponse> {
     let limit = limit.clamp(1, MAX_PULL_PAGE);
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT version, body FROM changes WHERE user_id = ?1 AND version > ?2 ORDER BY version LIMIT ?3",
-        )
-        .db()?;
-    let rows = stmt
-        .query_map(params![user.to_string(), i64::try_from(after).unwrap_or(i64::MAX), i64::from(limit) + 1], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-        })
+    let mut changes = Vec::new();
+    let mut more = false;
+    let stream: Option<i64> = conn
+        .prepare_cached("SELECT no FROM streams WHERE user_id = ?1")
         .db()?
-        .collect::<rusqlite::Result<Vec<_>>>()
+        .query_row([user.to_string()], |row| row.get(0))
+        .optional()
         .db()?;
-    let more = rows.len() > limit as usize;
-    let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
-    for (version, body) in rows.into_iter().take(limit as usize) {
-        changes.push(Change { version: uint(version)?, body: from_json::<StoredBody>(&body)?.into_body()? });
+    if let Some(stream) = stream {
+        // One stream's changes are one range of keys (schema V8), read in key order.
+        let after = i64::try_from(after).unwrap_or(i64::MAX).min(work_orders::MAX_STREAM_VERSION);
+        let mut stmt = conn
+            .prepare_cached("SELECT version, body FROM changes WHERE key > ?1 AND key <= ?2 ORDER BY key LIMIT ?3")
+            .db()?;
+        let mut rows = stmt
+            .query(params![
+                work_orders::change_key(stream, after),
+                work_orders::change_key(stream, work_orders::MAX_STREAM_VERSION),
+                i64::from(limit) + 1
+            ])
+            .db()?;
+        changes.reserve(limit as usize);
+        while let Some(row) = rows.next().db()? {
+            if changes.len() == limit as usize {
+                more = true;
+                break;
+            }
+            // Read in place, without copying each body out of SQLite first.
+            let body = row.get_ref(1).db()?.as_str().map_err(|e| {
+                DbError::Backend(format!("a stored change is not text ({e}); the database may be damaged"))
+            })?;
+            changes
+                .push(Change { version: uint(row.get(0).db()?)?, body: from_json::<StoredBody>(body)?.into_body()? });
+        }
     }
     let cursor = changes.last().map_or(after, |c| c.version);
     let reference = work_orders::Loader::new(conn).reference_for(changes.iter().filter_map(|c| match &c.body {

@@ -245,23 +245,35 @@ impl<'c> Loader<'c> {
 }
 
 /// Appends a change to a user's stream: the stream's version advances in this transaction and
-/// the change takes the new version.
+/// the change takes the new version, under the key `(stream number << 40) | version` that
+/// keeps one stream's changes together (schema V8). A new stream takes the next number.
 pub(crate) fn append(conn: &Connection, user: UserId, body: &ChangeBody) -> DbResult<u64> {
     let user = user.to_string();
-    let version: i64 = conn
+    let (version, no): (i64, i64) = conn
         .prepare_cached(
-            "INSERT INTO streams (user_id, version) VALUES (?1, 1)
+            "INSERT INTO streams (user_id, version, no)
+             VALUES (?1, 1, (SELECT COALESCE(MAX(no), 0) + 1 FROM streams))
              ON CONFLICT (user_id) DO UPDATE SET version = version + 1
-             RETURNING version",
+             RETURNING version, no",
         )
         .db()?
-        .query_row([&user], |row| row.get(0))
+        .query_row([&user], |row| Ok((row.get(0)?, row.get(1)?)))
         .db()?;
-    conn.prepare_cached("INSERT INTO changes (user_id, version, body) VALUES (?1, ?2, ?3)")
+    conn.prepare_cached("INSERT INTO changes (key, user_id, version, body) VALUES (?1, ?2, ?3, ?4)")
         .db()?
-        .execute(params![user, version, to_json(body)?])
+        .execute(params![change_key(no, version), user, version, to_json(body)?])
         .db()?;
     uint(version)
+}
+
+/// The most changes one stream holds: versions take the low 40 bits of a change's key.
+pub(crate) const MAX_STREAM_VERSION: i64 = (1 << 40) - 1;
+
+/// A change's key: its stream's number in the high bits, its version in the low 40. The
+/// schema's checks keep a stored change's both in range (a version past
+/// [`MAX_STREAM_VERSION`] is refused with its change), so keys of different streams never meet.
+pub(crate) fn change_key(stream: i64, version: i64) -> i64 {
+    (stream << 40) | version
 }
 
 /// Streams a work order to everyone who receives it, after checking what it refers to.
