@@ -311,8 +311,8 @@ CREATE TABLE thumbnails (
 /// more for 10,000 work orders). Each cost every work-order write a B-tree insert, and a first
 /// sync an index build (see docs/benchmarks.md).
 const V11: &str = r#"
-DROP INDEX work_orders_by_due;
-DROP INDEX work_orders_by_status;
+DROP INDEX IF EXISTS work_orders_by_due;
+DROP INDEX IF EXISTS work_orders_by_status;
 "#;
 
 #[cfg(test)]
