@@ -23,7 +23,7 @@ use thiserror::Error;
 pub use dispatch::DispatchCatalog;
 pub use queries::{DayView, LIST_ORDER, ListPage, ListQuery, OutboxEntry, WorkOrderRow};
 pub use reference::ImportBatch;
-pub use sync::{Acknowledgement, Conflict, PulledChange, PulledRecord};
+pub use sync::{Acknowledgement, Conflict, PreparedBodies, PulledChange, PulledRecord};
 pub use writes::{NewAnswer, StatusChange};
 
 #[derive(Debug, Error)]

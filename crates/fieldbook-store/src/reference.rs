@@ -126,11 +126,11 @@ pub(crate) fn import_in(tx: &Transaction<'_>, batch: &ImportBatch) -> Result<()>
         if !batch.work_orders.is_empty() {
             let known = SearchNames::of(batch);
             for w in &batch.work_orders {
-                statements.put_work_order(tx, w, &known)?;
+                statements.put_work_order(tx, w, &known, None)?;
             }
         }
         for r in &batch.results {
-            statements.insert_result(r)?;
+            statements.insert_result(r, None)?;
         }
         for f in &batch.faults {
             insert_fault(tx, f)?;
@@ -310,7 +310,17 @@ impl<'a> WorkOrderBody<'a> {
 /// [`put_work_order`] with the names of an import at hand.
 pub(crate) fn put_work_order_named(tx: &Transaction<'_>, w: &WorkOrder, known: &SearchNames<'_>) -> Result<()> {
     let statements = [&mut *tx.prepare_cached(NEW_WORK_ORDER)?, &mut *tx.prepare_cached(PUT_WORK_ORDER)?];
-    put_work_order_with(tx, statements, w, known)
+    put_work_order_with(tx, statements, w, known, None)
+}
+
+/// A work order's stored body (see [`WorkOrderBody`]).
+pub(crate) fn work_order_body(w: &WorkOrder) -> String {
+    to_json(&WorkOrderBody::of(w))
+}
+
+/// An inspection result's stored body (see [`ResultBody`]).
+pub(crate) fn result_body(r: &InspectionResult) -> String {
+    to_json(&ResultBody { answer: &r.answer, note: &r.note, recorded_at: Rfc3339(r.recorded_at), hlc: r.hlc })
 }
 
 /// The statements most of a page of pulled changes (or an import) is written with, prepared
@@ -331,17 +341,20 @@ impl<'t> BulkStatements<'t> {
         })
     }
 
+    /// Writes `w`, with its body when it was made already (see `PreparedBodies`).
     pub(crate) fn put_work_order(
         &mut self,
         tx: &Transaction<'_>,
         w: &WorkOrder,
         known: &SearchNames<'_>,
+        body: Option<&str>,
     ) -> Result<()> {
-        put_work_order_with(tx, [&mut *self.new_work_order, &mut *self.work_order], w, known)
+        put_work_order_with(tx, [&mut *self.new_work_order, &mut *self.work_order], w, known, body)
     }
 
-    pub(crate) fn insert_result(&mut self, r: &InspectionResult) -> Result<usize> {
-        insert_result_with(&mut self.result, r)
+    /// Writes `r`, with its body when it was made already (see `PreparedBodies`).
+    pub(crate) fn insert_result(&mut self, r: &InspectionResult, body: Option<&str>) -> Result<usize> {
+        insert_result_with(&mut self.result, r, body)
     }
 }
 
@@ -370,6 +383,7 @@ fn put_work_order_with(
     [new, put]: [&mut rusqlite::Statement<'_>; 2],
     w: &WorkOrder,
     known: &SearchNames<'_>,
+    body: Option<&str>,
 ) -> Result<()> {
     let names = known.names(tx, w)?;
     let (model, serial) = known.asset(tx, w)?;
@@ -383,7 +397,14 @@ fn put_work_order_with(
         w.assignee.map(|id| id.to_string()),
         w.template_id.map(|id| id.to_string()),
     );
-    let body = to_json(&WorkOrderBody::of(w));
+    let made;
+    let body = match body {
+        Some(body) => body,
+        None => {
+            made = work_order_body(w);
+            &made
+        }
+    };
     let row = params![
         id,
         w.number,
@@ -420,15 +441,26 @@ struct ResultBody<'a> {
 }
 
 pub(crate) fn insert_result(tx: &Transaction<'_>, r: &InspectionResult) -> Result<usize> {
-    insert_result_with(&mut *tx.prepare_cached(INSERT_RESULT)?, r)
+    insert_result_with(&mut *tx.prepare_cached(INSERT_RESULT)?, r, None)
 }
 
 const INSERT_RESULT: &str =
     "INSERT OR IGNORE INTO inspection_results (id, work_order_id, item_key, assessment, recorded_at, supersedes, body)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
-fn insert_result_with(statement: &mut rusqlite::Statement<'_>, r: &InspectionResult) -> Result<usize> {
-    let body = ResultBody { answer: &r.answer, note: &r.note, recorded_at: Rfc3339(r.recorded_at), hlc: r.hlc };
+fn insert_result_with(
+    statement: &mut rusqlite::Statement<'_>,
+    r: &InspectionResult,
+    body: Option<&str>,
+) -> Result<usize> {
+    let made;
+    let body = match body {
+        Some(body) => body,
+        None => {
+            made = result_body(r);
+            &made
+        }
+    };
     Ok(statement.execute(params![
         r.id.to_string(),
         r.work_order_id.to_string(),
@@ -436,7 +468,7 @@ fn insert_result_with(statement: &mut rusqlite::Statement<'_>, r: &InspectionRes
         r.assessment.as_str(),
         millis(r.recorded_at),
         r.supersedes.map(|id| id.to_string()),
-        to_json(&body)
+        body
     ])?)
 }
 

@@ -725,3 +725,48 @@ fn signing_out_mid_way_through_a_first_sync_leaves_no_answer_to_nothing_and_no_i
     assert_eq!(bulk_indexes(&store), all);
     assert_eq!(store.count("SELECT COUNT(*) FROM pragma_foreign_key_check").unwrap(), 0);
 }
+
+/// The bodies a sync makes on the thread that read a page are written as the store would have
+/// made them while writing it, and a body made for another change is not used.
+#[test]
+fn a_page_written_with_bodies_made_ahead_stores_what_the_store_makes_itself() {
+    use fieldbook_store::{PreparedBodies, PulledChange, PulledRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(&DemoOptions { detailed_history: 40, ..DemoOptions::new(40, now()) });
+    let batch = data.for_technician(data.technicians[0].id);
+    let reference = reference_of(&batch);
+    let mut changes: Vec<PulledChange> =
+        batch.work_orders.iter().map(|w| PulledChange::WorkOrder(Box::new(w.clone()))).collect();
+    changes.extend(batch.results.iter().map(|r| PulledChange::Record(PulledRecord::InspectionResult(r.clone()))));
+    assert!(batch.results.len() > 10, "the demo has answers");
+    let mut reversed = changes.clone();
+    reversed.reverse();
+    let made_ahead = PreparedBodies::of(&changes);
+    let made_for_others = PreparedBodies::of(&reversed);
+    let mut written = Vec::new();
+    for (name, bodies) in [("itself", None), ("ahead", Some(&made_ahead)), ("for others", Some(&made_for_others))] {
+        let path = dir.path().join(format!("{name}.sqlite"));
+        let mut store = Store::open(&path).unwrap();
+        match bodies {
+            None => store.apply_pulled(&reference, &changes, 1, now()).unwrap(),
+            Some(bodies) => store.apply_pulled_prepared(&reference, &changes, bodies, 1, now()).unwrap(),
+        }
+        drop(store);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let rows = |sql: &str| -> Vec<(String, String)> {
+            let mut statement = conn.prepare(sql).unwrap();
+            statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?))).unwrap().map(Result::unwrap).collect()
+        };
+        let stored = (
+            rows("SELECT id, body FROM work_orders ORDER BY id"),
+            rows("SELECT id, body FROM inspection_results ORDER BY id"),
+        );
+        assert_eq!(stored.0.len(), batch.work_orders.len(), "{name}");
+        assert_eq!(stored.1.len(), batch.results.len(), "{name}");
+        written.push((name, stored));
+    }
+    let (_, by_itself) = &written[0];
+    for (name, stored) in &written[1..] {
+        assert!(stored == by_itself, "the bodies made {name} differ from the store's own");
+    }
+}

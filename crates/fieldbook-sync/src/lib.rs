@@ -18,7 +18,7 @@ use fieldbook_protocol::{
     Outcome, PROTOCOL_HEADER, PROTOCOL_VERSION, PartCatalogEntry, PullResponse, PushRequest, PushResponse,
     UploadStatus,
 };
-use fieldbook_store::{Acknowledgement, Store, StoreError};
+use fieldbook_store::{Acknowledgement, PreparedBodies, PulledChange, Store, StoreError};
 use thiserror::Error;
 
 /// Outbox rows sent per push, at most.
@@ -161,6 +161,16 @@ impl SyncClient {
     /// read and parsed on a task of their own while the caller applies them. `None` when the
     /// server has no such stream (one older than it); then [`SyncClient::pull`] serves.
     pub async fn pull_stream(&self, after: u64, limit: u32) -> Result<Option<PageStream>, SyncError> {
+        self.pull_stream_as(after, limit, std::convert::identity).await
+    }
+
+    /// [`SyncClient::pull_stream`], each page turned by `ready` on the task that reads it.
+    async fn pull_stream_as<T: Send + 'static>(
+        &self,
+        after: u64,
+        limit: u32,
+        ready: fn(PullResponse) -> T,
+    ) -> Result<Option<PageStream<T>>, SyncError> {
         let path = format!("/v1/sync/pull/stream{}", self.pull_query(after, limit));
         let response = self.request(reqwest::Method::GET, &path).send().await.map_err(offline)?;
         let status = response.status();
@@ -174,7 +184,7 @@ impl SyncClient {
         // Two pages parsed ahead at most: the rest waits in the connection, and the server
         // waits for it.
         let (pages, received) = tokio::sync::mpsc::channel(2);
-        Ok(Some(PageStream { received, reader: tokio::spawn(read_pages(response, pages)) }))
+        Ok(Some(PageStream { received, reader: tokio::spawn(read_pages(response, pages, ready)) }))
     }
 
     /// A signed report as the server's ledger holds it, checked now by the server; `None`
@@ -410,30 +420,32 @@ impl Drop for Prefetch {
 }
 
 /// The pages of one pull stream, in order, as they arrive; dropping it ends the download.
-pub struct PageStream {
-    received: tokio::sync::mpsc::Receiver<Result<PullResponse, SyncError>>,
+pub struct PageStream<T = PullResponse> {
+    received: tokio::sync::mpsc::Receiver<Result<T, SyncError>>,
     reader: tokio::task::JoinHandle<()>,
 }
 
-impl PageStream {
+impl<T> PageStream<T> {
     /// The next page; `None` once the server ended the stream whole (a stream cut short ends
     /// with an error instead).
-    pub async fn next(&mut self) -> Option<Result<PullResponse, SyncError>> {
+    pub async fn next(&mut self) -> Option<Result<T, SyncError>> {
         self.received.recv().await
     }
 }
 
-impl Drop for PageStream {
+impl<T> Drop for PageStream<T> {
     fn drop(&mut self) {
         self.reader.abort();
     }
 }
 
-/// Splits a pull stream into its lines and parses each into a page. Stops at the first
-/// failure, after sending it: a cut connection, a damaged body, or a last line without its end.
-async fn read_pages(
+/// Splits a pull stream into its lines and parses each into a page, made `ready`. Stops at the
+/// first failure, after sending it: a cut connection, a damaged body, or a last line without
+/// its end.
+async fn read_pages<T>(
     mut response: reqwest::Response,
-    pages: tokio::sync::mpsc::Sender<Result<PullResponse, SyncError>>,
+    pages: tokio::sync::mpsc::Sender<Result<T, SyncError>>,
+    ready: fn(PullResponse) -> T,
 ) {
     let mut buffer: Vec<u8> = Vec::new();
     // Where the search for the current line's end goes on from.
@@ -456,6 +468,7 @@ async fn read_pages(
         let mut start = 0;
         while let Some(end) = memchr::memchr(b'\n', &buffer[searched..]).map(|at| searched + at) {
             let page = serde_json::from_slice::<PullResponse>(&buffer[start..end])
+                .map(ready)
                 .map_err(|e| SyncError::Offline(format!("an incomplete answer ({e})")));
             let failed = page.is_err();
             if pages.send(page).await.is_err() || failed {
@@ -471,10 +484,37 @@ async fn read_pages(
 
 /// Applies one pulled page to the store, with its cursor, in one transaction.
 pub fn apply_page(store: &mut Store, page: PullResponse, now: DateTime<Utc>) -> Result<(), SyncError> {
-    let changes: Vec<_> = page.changes.into_iter().filter_map(|c| plan::into_pulled(c.body)).collect();
-    let reference = plan::to_reference(page.reference);
-    store.apply_pulled(&reference, &changes, page.cursor, now)?;
-    Ok(())
+    ReadyPage::of(page).apply(store, now)
+}
+
+/// A pulled page in the store's terms, with the stored bodies of its work orders and answers
+/// made ([`PreparedBodies`]): made on the task that reads the pull stream, while the store
+/// writes the page before.
+pub struct ReadyPage {
+    /// How many changes the server sent.
+    pub pulled: usize,
+    changes: Vec<PulledChange>,
+    reference: fieldbook_store::ImportBatch,
+    bodies: PreparedBodies,
+    cursor: u64,
+    /// More changes wait beyond this page.
+    pub more: bool,
+}
+
+impl ReadyPage {
+    pub fn of(page: PullResponse) -> ReadyPage {
+        let pulled = page.changes.len();
+        let changes: Vec<_> = page.changes.into_iter().filter_map(|c| plan::into_pulled(c.body)).collect();
+        let bodies = PreparedBodies::of(&changes);
+        let reference = plan::to_reference(page.reference);
+        ReadyPage { pulled, changes, reference, bodies, cursor: page.cursor, more: page.more }
+    }
+
+    /// Writes the page to the store, with its cursor, in one transaction.
+    pub fn apply(self, store: &mut Store, now: DateTime<Utc>) -> Result<(), SyncError> {
+        store.apply_pulled_prepared(&self.reference, &self.changes, &self.bodies, self.cursor, now)?;
+        Ok(())
+    }
 }
 
 fn missing_here(id: &BlobId) -> SyncError {
@@ -527,7 +567,7 @@ impl Pull<'_> {
     async fn all(&mut self, client: &SyncClient) -> Result<(), SyncError> {
         loop {
             let after = lock(self.store).pull_cursor()?;
-            let Some(mut pages) = client.pull_stream(after, PULL_PAGE).await? else {
+            let Some(mut pages) = client.pull_stream_as(after, PULL_PAGE, ReadyPage::of).await? else {
                 return self.paged(client, after).await;
             };
             let mut last_more = None;
@@ -545,17 +585,17 @@ impl Pull<'_> {
         }
     }
 
-    fn apply(&mut self, page: PullResponse) -> Result<(), SyncError> {
+    fn apply(&mut self, page: ReadyPage) -> Result<(), SyncError> {
         if page.more && !self.bulk {
             // Set first: whatever `set_bulk_pull(true)` did before a failure is undone.
             self.bulk = true;
             lock(self.store).set_bulk_pull(true)?;
         }
-        self.report.pulled += page.changes.len();
+        self.report.pulled += page.pulled;
         // Writing a page takes tens of milliseconds: on a multi-threaded runtime this worker
         // hands its other tasks (the next page's download and parsing among them) to another
         // thread meanwhile, instead of holding them up.
-        let write = || apply_page(&mut lock(self.store), page, self.now);
+        let write = || page.apply(&mut lock(self.store), self.now);
         if tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
             tokio::task::block_in_place(write)?;
         } else {
@@ -575,7 +615,7 @@ impl Pull<'_> {
                 limit = (limit * 3 / 2).min(PULL_PAGE);
                 in_flight = Some(Prefetch::start(client, page.cursor, limit));
             }
-            self.apply(page)?;
+            self.apply(ReadyPage::of(page))?;
         }
         Ok(())
     }

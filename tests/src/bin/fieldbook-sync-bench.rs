@@ -246,8 +246,8 @@ fn bulk_load(dir: &Path, rows: &Rows, run: usize) -> f64 {
     started.elapsed().as_secs_f64()
 }
 
-/// Applies pages dumped by `FIELDBOOK_BENCH_DUMP` to a fresh store, timing parsing and
-/// applying apart (for profiling the device's side alone).
+/// Applies pages dumped by `FIELDBOOK_BENCH_DUMP` to a fresh store, timing parsing (with
+/// making each page ready to write) and applying apart (for profiling the device's side alone).
 fn apply_dumped(pages: &Path) {
     let mut files: Vec<_> = std::fs::read_dir(pages).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
@@ -258,11 +258,13 @@ fn apply_dumped(pages: &Path) {
         let (mut parse, mut apply) = (0.0, 0.0);
         store.set_bulk_pull(true).unwrap();
         for text in &texts {
+            // Parsing and making the page ready, as the task reading a pull stream does.
             let started = Instant::now();
             let page: fieldbook_protocol::PullResponse = serde_json::from_slice(text).unwrap();
+            let page = fieldbook_sync::ReadyPage::of(page);
             parse += started.elapsed().as_secs_f64();
             let started = Instant::now();
-            fieldbook_sync::apply_page(&mut store, page, Utc::now()).unwrap();
+            page.apply(&mut store, Utc::now()).unwrap();
             apply += started.elapsed().as_secs_f64();
         }
         let started = Instant::now();
