@@ -1,6 +1,7 @@
 //! Data that arrives from the server (or the demo loader) rather than from the user: it is
 //! written without outbox rows, because the server already has it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use fieldbook_domain::{
@@ -397,14 +398,7 @@ fn put_work_order_with(
         w.assignee.map(|id| id.to_string()),
         w.template_id.map(|id| id.to_string()),
     );
-    let made;
-    let body = match body {
-        Some(body) => body,
-        None => {
-            made = work_order_body(w);
-            &made
-        }
-    };
+    let body = body.map_or_else(|| Cow::Owned(work_order_body(w)), Cow::Borrowed);
     let row = params![
         id,
         w.number,
@@ -453,14 +447,7 @@ fn insert_result_with(
     r: &InspectionResult,
     body: Option<&str>,
 ) -> Result<usize> {
-    let made;
-    let body = match body {
-        Some(body) => body,
-        None => {
-            made = result_body(r);
-            &made
-        }
-    };
+    let body = body.map_or_else(|| Cow::Owned(result_body(r)), Cow::Borrowed);
     Ok(statement.execute(params![
         r.id.to_string(),
         r.work_order_id.to_string(),
