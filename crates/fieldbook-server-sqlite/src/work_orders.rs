@@ -266,6 +266,30 @@ pub(crate) fn append(conn: &Connection, user: UserId, body: &ChangeBody) -> DbRe
     uint(version)
 }
 
+/// [`append`] as the streams were laid out before schema V8, keyed by user and version: what
+/// migration V5 writes, which runs before V8 moves every change to its key.
+fn append_before_v8(conn: &Connection, user: UserId, body: &ChangeBody) -> DbResult<u64> {
+    let user = user.to_string();
+    let version: i64 = conn
+        .prepare_cached(
+            "INSERT INTO streams (user_id, version) VALUES (?1, 1)
+             ON CONFLICT (user_id) DO UPDATE SET version = version + 1
+             RETURNING version",
+        )
+        .db()?
+        .query_row([&user], |row| row.get(0))
+        .db()?;
+    conn.prepare_cached("INSERT INTO changes (user_id, version, body) VALUES (?1, ?2, ?3)")
+        .db()?
+        .execute(params![user, version, to_json(body)?])
+        .db()?;
+    uint(version)
+}
+
+/// How a change is appended to a stream: [`append`], or [`append_before_v8`] in a migration
+/// that runs before V8.
+type Append = fn(&Connection, UserId, &ChangeBody) -> DbResult<u64>;
+
 /// The most changes one stream holds: versions take the low 40 bits of a change's key.
 pub(crate) const MAX_STREAM_VERSION: i64 = (1 << 40) - 1;
 
@@ -306,14 +330,15 @@ pub(crate) fn stream_change(
     for user in &new {
         append(conn, *user, &change)?;
         if before.is_some() && !old.contains(user) {
-            stream_records(conn, *user, after.id)?;
+            stream_records(conn, *user, after.id, append)?;
         }
     }
     Ok(())
 }
 
 /// Migration V5: streams every stored work order, with its records, to the supervisors who
-/// receive it but never did (supervisors were not streamed to before protocol 5).
+/// receive it but never did (supervisors were not streamed to before protocol 5). The streams
+/// are still laid out as before V8 then.
 pub(crate) fn stream_to_supervisors(conn: &Connection) -> DbResult<()> {
     let bodies: Vec<String> = conn
         .prepare("SELECT body FROM work_orders ORDER BY reported_at, id")
@@ -330,8 +355,8 @@ pub(crate) fn stream_to_supervisors(conn: &Connection) -> DbResult<()> {
                 continue;
             }
             loader.check_references(&work_order)?;
-            append(conn, user, &work_order_change(&work_order))?;
-            stream_records(conn, user, work_order.id)?;
+            append_before_v8(conn, user, &work_order_change(&work_order))?;
+            stream_records(conn, user, work_order.id, append_before_v8)?;
         }
     }
     Ok(())
@@ -442,7 +467,7 @@ pub(crate) fn change(
 }
 
 /// Streams every stored record of a work order to `user`, oldest first.
-fn stream_records(conn: &Connection, user: UserId, id: WorkOrderId) -> DbResult<()> {
+fn stream_records(conn: &Connection, user: UserId, id: WorkOrderId, append: Append) -> DbResult<()> {
     let rows: Vec<(String, String)> = conn
         .prepare_cached("SELECT kind, body FROM records WHERE work_order_id = ?1 ORDER BY created_at, rowid")
         .db()?

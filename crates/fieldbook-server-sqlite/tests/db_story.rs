@@ -1344,9 +1344,21 @@ async fn an_older_database_streams_the_team_to_its_supervisor_on_upgrade() {
         let supervisor = world.supervisor.id.to_string();
         conn.execute("DELETE FROM changes WHERE user_id = ?1", [&supervisor]).unwrap();
         conn.execute("DELETE FROM streams WHERE user_id = ?1", [&supervisor]).unwrap();
-        // Nor the later schedules (V6) and devices' pending counts (V7).
+        // Nor the later schedules (V6) and devices' pending counts (V7), and the streams laid
+        // out as before V8: keyed by user and version.
         conn.execute_batch("DROP TABLE schedule_runs; DROP TABLE schedules; ALTER TABLE devices DROP COLUMN pending;")
             .unwrap();
+        conn.execute_batch(
+            "CREATE TABLE streams_v1 (user_id TEXT PRIMARY KEY REFERENCES users(id), version INTEGER NOT NULL) STRICT;
+             INSERT INTO streams_v1 SELECT user_id, version FROM streams;
+             CREATE TABLE changes_v1 (
+                 user_id TEXT NOT NULL REFERENCES streams_v1(user_id), version INTEGER NOT NULL, body TEXT NOT NULL,
+                 PRIMARY KEY (user_id, version)) STRICT;
+             INSERT INTO changes_v1 SELECT user_id, version, body FROM changes;
+             DROP TABLE changes; DROP TABLE streams;
+             ALTER TABLE streams_v1 RENAME TO streams; ALTER TABLE changes_v1 RENAME TO changes;",
+        )
+        .unwrap();
         conn.pragma_update(None, "user_version", 4).unwrap();
     }
     let db = SqliteDatabase::open(&path).unwrap();
