@@ -118,10 +118,9 @@ impl WorkOrder {
         now: DateTime<Utc>,
     ) -> Result<WorkOrder, InvalidInput> {
         let reported_at = call.reported_at.unwrap_or(now);
-        let suffix = id.as_uuid().simple().to_string()[26..].to_uppercase();
         Ok(WorkOrder {
             id,
-            number: format!("WO-{}-{suffix}", reported_at.format("%Y%m%d")),
+            number: crate::work_order::first_number("WO", id, reported_at),
             customer_id: call.customer_id,
             site_id: call.site_id,
             asset_id: call.asset_id,

@@ -130,11 +130,10 @@ impl PatrolSchedule {
     /// The work order of a due date.
     pub fn work_order(&self, due: DateTime<Utc>, policy: &ServicePolicy, symptom: &str) -> WorkOrder {
         let id = self.work_order_id(due);
-        let suffix = id.as_uuid().simple().to_string()[26..].to_uppercase();
         let level = FaultLevel::Minor;
         WorkOrder {
             id,
-            number: format!("PM-{}-{suffix}", due.format("%Y%m%d")),
+            number: crate::work_order::first_number("PM", id, due),
             customer_id: self.customer_id,
             site_id: self.site_id,
             asset_id: self.asset_id,

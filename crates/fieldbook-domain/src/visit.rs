@@ -219,14 +219,13 @@ impl CorrectiveRequest {
     /// The work order it becomes: the parent's customer, site, equipment, contact and billing,
     /// reported by the technician when they asked, unassigned until a supervisor dispatches it.
     pub fn work_order(&self, parent: &WorkOrder, policy: &crate::ServicePolicy, requested_by: &str) -> WorkOrder {
-        let suffix = self.id.as_uuid().simple().to_string()[26..].to_uppercase();
         let origin = match &self.item_key {
             Some(key) => format!("{} · {key}", parent.number),
             None => parent.number.clone(),
         };
         WorkOrder {
             id: self.id,
-            number: format!("WO-{}-{suffix}", self.requested_at.format("%Y%m%d")),
+            number: crate::work_order::first_number("WO", self.id, self.requested_at),
             customer_id: parent.customer_id,
             site_id: parent.site_id,
             asset_id: parent.asset_id,

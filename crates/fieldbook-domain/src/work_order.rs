@@ -319,6 +319,26 @@ pub struct WorkOrder {
     pub visit_version: u32,
 }
 
+/// The numbers a work order made on a device or by the server may take, best first: the
+/// prefix, the report (or due) date and the last six hex digits of its id
+/// (`WO-20261207-3F2A9C`), so a device offline and the server name it alike; then the same with
+/// two more digits of the id each time, up to all 32, which only this id has.
+///
+/// Six digits are 24 random bits of a UUIDv7: among a few thousand such work orders a day two
+/// share them more often than not (the birthday bound), so whoever stores one takes the first
+/// of these numbers that is free and tells the others through the stored work order.
+pub fn numbers_for(prefix: &str, id: WorkOrderId, date: DateTime<Utc>) -> impl Iterator<Item = String> {
+    let hex = id.as_uuid().simple().to_string().to_uppercase();
+    let day = date.format("%Y%m%d").to_string();
+    let prefix = prefix.to_owned();
+    (6..=32).step_by(2).map(move |digits| format!("{prefix}-{day}-{}", &hex[32 - digits..]))
+}
+
+/// The number a work order made on a device starts with: the first of [`numbers_for`].
+pub fn first_number(prefix: &str, id: WorkOrderId, date: DateTime<Utc>) -> String {
+    numbers_for(prefix, id, date).next().unwrap_or_default()
+}
+
 impl WorkOrder {
     /// Refuses any new visit record once the visit is signed or the order is closed.
     pub fn ensure_accepts_visit_records(&self) -> Result<(), RuleViolation> {
@@ -327,7 +347,7 @@ impl WorkOrder {
         } else if matches!(self.status, WorkOrderStatus::Completed | WorkOrderStatus::Approved) {
             Err(RuleViolation::VisitLocked(self.status))
         } else {
-            Err(RuleViolation::RefusedTransition { from: self.status, action: StatusAction::Arrive })
+            Err(RuleViolation::NoVisitInProgress(self.status))
         }
     }
 
@@ -371,6 +391,23 @@ mod tests {
     use super::*;
     use StatusAction as A;
     use WorkOrderStatus as S;
+
+    #[test]
+    fn numbers_widen_from_six_digits_of_the_id_to_all_of_it() {
+        let id: WorkOrderId = "0193a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b".parse().unwrap();
+        let at = "2026-12-07T09:30:00Z".parse().unwrap();
+        let numbers: Vec<String> = numbers_for("WO", id, at).collect();
+        assert_eq!(numbers[0], "WO-20261207-0F1A2B");
+        assert_eq!(numbers[1], "WO-20261207-9E0F1A2B");
+        assert_eq!(numbers.last().unwrap(), "WO-20261207-0193A1B2C3D47E5F8A6B7C8D9E0F1A2B");
+        assert_eq!(numbers.len(), 14);
+        assert_eq!(first_number("WO", id, at), numbers[0]);
+        // Two ids that share their last six digits part at the next number.
+        let twin: WorkOrderId = "0193a1b2-c3d4-7e5f-8a6b-7c8d8e0f1a2b".parse().unwrap();
+        let theirs: Vec<String> = numbers_for("WO", twin, at).collect();
+        assert_eq!(theirs[0], numbers[0]);
+        assert_ne!(theirs[1], numbers[1]);
+    }
 
     /// Every (status, action) pair that the state machine allows, and where it leads.
     const ALLOWED: &[(S, A, S)] = &[
