@@ -40,6 +40,10 @@ pub const MAX_BLOB_BYTES: u64 = 20 * 1024 * 1024;
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    /// With `409 sequence_gap` only: the mutation number to send again from (the server's next
+    /// expected number); nothing of the refused push was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resend_from: Option<u64>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -74,6 +78,11 @@ pub struct EnrollResponse {
     /// The bearer token of this device. Shown once; the server keeps only its hash.
     pub token: String,
     pub user: UserInfo,
+    /// The last mutation number the server holds from this device: 0 for a new device; more
+    /// when the same device (the same `public_key`) enrolled again. The device numbers its
+    /// next change one above it.
+    #[serde(default)]
+    pub last_seq: u64,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -353,6 +362,7 @@ pub struct CancelRequest {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WorkOrderFilter {
     pub status: Option<WorkOrderStatus>,
     pub assignee: Option<UserId>,
@@ -361,12 +371,18 @@ pub struct WorkOrderFilter {
 
 /// Which conflicts to list. A technician always gets their own; a supervisor their team's.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConflictFilter {
     pub work_order: Option<WorkOrderId>,
     /// Only those nobody has marked as dealt with.
     #[serde(default)]
     pub unresolved: bool,
+    /// How many, 1 to 1000 (default 200).
     pub limit: Option<u32>,
+    /// Only conflicts numbered below this one. They come newest first: to read the next page,
+    /// pass the `id` of the last conflict of this one, until a page comes back shorter than
+    /// `limit`.
+    pub before: Option<i64>,
 }
 
 /// A change a device made that the server refused, with both sides: what the device sent and

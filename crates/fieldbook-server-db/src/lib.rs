@@ -33,9 +33,20 @@ pub enum DbError {
     Invalid(#[from] InvalidInput),
     #[error(transparent)]
     Rule(#[from] RuleViolation),
-    /// A push skipped mutation numbers: the device must send from `expected`.
-    #[error("mutations must continue from number {expected}, but this push starts at {got}; resend from {expected}")]
-    Gap { expected: u64, got: u64 },
+    /// A push whose numbers do not continue the device's sequence: nothing was stored, and the
+    /// device must send again from `resend_from`, the server's next expected number.
+    #[error("mutation {got} does not continue this device's mutations, which the server holds through {held}; nothing was stored, resend from {resend_from}", held = .resend_from - 1)]
+    Gap { resend_from: u64, got: u64 },
+    /// A push that is malformed as a whole (a mutation number 0): nothing was stored.
+    #[error("{0}")]
+    Malformed(String),
+    /// A pull cursor past the end of the caller's stream (a server restored from a backup, a
+    /// device moved between servers): the device must pull everything again from 0.
+    #[error("the cursor {cursor} is past the end of your changes ({head}); pull everything again from 0")]
+    CursorAhead { cursor: u64, head: u64 },
+    /// A new record under an id that a different record already has.
+    #[error("{0}")]
+    IdTaken(String),
     /// A blob chunk that does not continue the upload where it stands.
     #[error("this upload continues at byte {expected}, not {got}; resume from {expected}")]
     WrongOffset { expected: u64, got: u64 },
@@ -94,6 +105,11 @@ pub trait Database: Send + Sync + 'static {
     async fn users(&self) -> DbResult<Vec<UserInfo>>;
     async fn set_user_disabled(&self, id: UserId, disabled: bool) -> DbResult<UserInfo>;
     async fn create_device(&self, device: NewDevice) -> DbResult<DeviceInfo>;
+    /// Enrols a device through sign-in: the user's device with the same public key, unless
+    /// revoked, takes the new token and keeps its id and its last mutation number (a retried
+    /// enrolment whose answer was lost, or the same tablet signed in again), so no orphan device
+    /// is left behind; otherwise as [`Database::create_device`].
+    async fn enroll_device(&self, device: NewDevice) -> DbResult<DeviceInfo>;
     /// The device holding this token hash, with its user, unless revoked.
     async fn device_by_token(&self, token_hash: &str) -> DbResult<Option<(DeviceInfo, UserInfo)>>;
     async fn devices(&self) -> DbResult<Vec<DeviceInfo>>;

@@ -98,7 +98,7 @@ pub fn dispatch_refusal(err: &DispatchError) -> Outcome {
     let code = match err {
         DispatchError::Invalid(_) => "invalid_input",
         DispatchError::Rule(_) => "rule_violation",
-        DispatchError::AlreadyExists(_) => "conflict",
+        DispatchError::AlreadyExists(_) => "id_taken",
         DispatchError::Missing(_) => "not_found",
     };
     rejected(code, err.to_string())
@@ -115,24 +115,87 @@ pub enum PushStep {
 
 /// Orders a push: mutation numbers must rise by one from wherever the batch starts; a batch may
 /// start at or before the next expected number (a retry of a push whose answer was lost), never
-/// after it.
+/// after it. A gap anywhere refuses the whole push, naming the server's next expected number:
+/// the device sends again from there.
 pub fn plan_push(last_seq: u64, mutations: &[Mutation]) -> Result<Vec<PushStep>, DbError> {
     let Some(first) = mutations.first() else { return Ok(Vec::new()) };
     if first.seq == 0 {
-        return Err(DbError::Conflict("mutation numbers start at 1".into()));
+        return Err(DbError::Malformed("mutation numbers start at 1; this push starts at 0".into()));
     }
+    let gap = |got| DbError::Gap { resend_from: last_seq + 1, got };
     if first.seq > last_seq + 1 {
-        return Err(DbError::Gap { expected: last_seq + 1, got: first.seq });
+        return Err(gap(first.seq));
     }
     for pair in mutations.windows(2) {
         if pair[1].seq != pair[0].seq + 1 {
-            return Err(DbError::Gap { expected: pair[0].seq + 1, got: pair[1].seq });
+            return Err(gap(pair[1].seq));
         }
     }
     Ok(mutations
         .iter()
         .map(|m| if m.seq <= last_seq { PushStep::AlreadyStored(m.seq) } else { PushStep::Apply(m.seq) })
         .collect())
+}
+
+/// How far a push's answer acknowledges: through the batch's last number, never past it. A
+/// device drops its outbox rows up to here, so an acknowledgement past the batch would drop rows
+/// whose outcome the answer does not carry (a refused one among them, never learnt of).
+pub fn acked_through(mutations: &[Mutation]) -> u64 {
+    mutations.last().map_or(0, |m| m.seq)
+}
+
+/// Whether an error met while applying one new mutation is that mutation's own refusal.
+///
+/// This is the one place the rule of docs/sync.md is enforced: a push is refused as a whole only
+/// for what is wrong with the push itself (malformed, a gap, too large, the protocol, who sends
+/// it) or for a failure of the server's storage; anything about one mutation's content or its
+/// effect on stored data — a number or id already taken, a reference to something missing, a
+/// rule of the domain — is that mutation's `rejected` outcome, kept as a conflict, and the rest of
+/// the batch goes on. The backend undoes whatever the refused mutation had written.
+pub fn refusal(err: &DbError) -> Option<Outcome> {
+    let code = match err {
+        DbError::NotFound { .. } => "not_found",
+        DbError::Conflict(_) => "conflict",
+        DbError::IdTaken(_) => "id_taken",
+        DbError::Invalid(_) | DbError::Malformed(_) | DbError::WrongOffset { .. } | DbError::HashMismatch { .. } => {
+            "invalid_input"
+        }
+        DbError::Rule(_) => "rule_violation",
+        DbError::Gap { .. } | DbError::CursorAhead { .. } | DbError::Backend(_) => return None,
+    };
+    Some(rejected(code, err.to_string()))
+}
+
+/// What a mutation says, as SHA-256 hex over its id and its operation as JSON: a replay under
+/// a stored number or mutation id is the same mutation only if this is the same. The clock
+/// stamp is left out; it orders a mutation, it does not say what it does.
+pub fn mutation_digest(mutation: &Mutation) -> Result<String, DbError> {
+    use sha2::{Digest, Sha256};
+    let op = serde_json::to_vec(&mutation.op)
+        .map_err(|e| DbError::Backend(format!("a mutation could not be encoded as JSON: {e}")))?;
+    let mut hash = Sha256::new();
+    hash.update(mutation.id.to_string().as_bytes());
+    hash.update(b"\n");
+    hash.update(&op);
+    Ok(hex::encode(hash.finalize()))
+}
+
+/// The answer to a mutation under a number or mutation id already stored, given what is stored
+/// under it: its outcome then, and its digest (none for mutations stored before digests were
+/// kept). The same mutation is answered as it was (`already_applied` for one applied then);
+/// different content is `rejected` with `mutation_mismatch`, so the device learns that this
+/// change was not applied.
+pub fn replay_outcome(stored: Outcome, stored_digest: Option<&str>, digest: &str, what: &str) -> Outcome {
+    if stored_digest.is_some_and(|d| d != digest) {
+        return rejected(
+            "mutation_mismatch",
+            format!("{what} is already stored with other content; this change was not applied"),
+        );
+    }
+    match stored {
+        Outcome::Applied | Outcome::AlreadyApplied => Outcome::AlreadyApplied,
+        rejected @ Outcome::Rejected { .. } => rejected,
+    }
 }
 
 /// What applying one mutation changes.
@@ -188,11 +251,22 @@ pub fn check_mutation(
     // Notes may be added to any work order the technician holds; other facts only to a visit
     // in progress (a returned one once reopened) and not yet signed.
     // A signed report follows its sign-off; [`check_report`] checks it against the ledger.
-    if !matches!(op, MutationOp::Note(_) | MutationOp::Report(_))
-        && (!work_order.status.accepts_visit_records() || signed)
-    {
-        let status = if signed { WorkOrderStatus::Completed } else { work_order.status };
-        return Err(rejected("visit_locked", RuleViolation::VisitLocked(status).to_string()));
+    if !matches!(op, MutationOp::Note(_) | MutationOp::Report(_)) {
+        if signed {
+            return Err(rejected("visit_locked", RuleViolation::VisitLocked(WorkOrderStatus::Completed).to_string()));
+        }
+        match work_order.ensure_accepts_visit_records() {
+            Ok(()) => {}
+            // Signed, approved or cancelled: the visit takes no more changes.
+            Err(refusal)
+                if matches!(refusal, RuleViolation::VisitLocked(_))
+                    || work_order.status == WorkOrderStatus::Cancelled =>
+            {
+                return Err(rejected("visit_locked", refusal.to_string()));
+            }
+            // Not started yet (assigned, en route): not a signed visit, so not "locked".
+            Err(refusal) => return Err(rejected("rule_violation", refusal.to_string())),
+        }
     }
     if let MutationOp::CorrectiveRequest(request) = op {
         if let Some(key) = &request.item_key
@@ -420,11 +494,63 @@ mod tests {
             plan_push(5, &batch).unwrap(),
             vec![PushStep::AlreadyStored(4), PushStep::AlreadyStored(5), PushStep::Apply(6)]
         );
-        assert!(matches!(plan_push(2, &batch), Err(DbError::Gap { expected: 3, got: 4 })));
+        assert!(matches!(plan_push(2, &batch), Err(DbError::Gap { resend_from: 3, got: 4 })));
+        // A hole inside the batch: nothing is stored, so the device resends from the server's
+        // next number, not from the hole.
         let holed = vec![mutation(4), mutation(6)];
-        assert!(matches!(plan_push(3, &holed), Err(DbError::Gap { expected: 5, got: 6 })));
-        assert!(plan_push(0, &[mutation(0)]).is_err());
+        assert!(matches!(plan_push(3, &holed), Err(DbError::Gap { resend_from: 4, got: 6 })));
+        assert!(matches!(plan_push(0, &[mutation(0)]), Err(DbError::Malformed(_))));
         assert_eq!(plan_push(9, &[]).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn an_answer_never_acknowledges_past_its_batch() {
+        // The server holds through 9 (a longer push whose answer was lost); a shorter retry of
+        // 4..=6 is acknowledged through 6, so the device keeps 7..=9 and learns their fate next.
+        let batch: Vec<_> = (4..=6).map(mutation).collect();
+        assert_eq!(acked_through(&batch), 6);
+        assert_eq!(acked_through(&[]), 0);
+    }
+
+    #[test]
+    fn only_what_is_wrong_with_the_push_itself_refuses_it_whole() {
+        for whole in [
+            DbError::Gap { resend_from: 3, got: 5 },
+            DbError::CursorAhead { cursor: 9, head: 3 },
+            DbError::Backend("disk full".into()),
+        ] {
+            assert_eq!(refusal(&whole), None, "{whole}");
+        }
+        let code = |err: DbError| match refusal(&err) {
+            Some(Outcome::Rejected { code, .. }) => code,
+            other => panic!("{err} is a mutation's refusal, not {other:?}"),
+        };
+        assert_eq!(code(DbError::Conflict("number taken".into())), "conflict");
+        assert_eq!(code(DbError::IdTaken("id taken".into())), "id_taken");
+        assert_eq!(code(DbError::NotFound { what: "customer", id: "c".into() }), "not_found");
+        assert_eq!(code(DbError::Rule(RuleViolation::UnknownChecklistItem("x".into()))), "rule_violation");
+    }
+
+    #[test]
+    fn a_replay_with_other_content_is_a_mismatch_not_a_success() {
+        let m = mutation(4);
+        let digest = mutation_digest(&m).unwrap();
+        let mut other = m.clone();
+        other.op = mutation(4).op;
+        assert_ne!(mutation_digest(&other).unwrap(), digest);
+        let mut restamped = m.clone();
+        restamped.hlc = fieldbook_domain::Hlc::at(1_765_000_000_000);
+        assert_eq!(mutation_digest(&restamped).unwrap(), digest, "the clock stamp is not content");
+        assert_eq!(replay_outcome(Outcome::Applied, Some(&digest), &digest, "4"), Outcome::AlreadyApplied);
+        let refused = rejected("forbidden", "no");
+        assert_eq!(replay_outcome(refused.clone(), Some(&digest), &digest, "4"), refused);
+        assert_eq!(
+            replay_outcome(Outcome::Applied, None, &digest, "4"),
+            Outcome::AlreadyApplied,
+            "kept before digests"
+        );
+        let mismatch = replay_outcome(Outcome::Applied, Some("00"), &digest, "mutation 4");
+        assert!(matches!(mismatch, Outcome::Rejected { ref code, .. } if code == "mutation_mismatch"), "{mismatch:?}");
     }
 }
 

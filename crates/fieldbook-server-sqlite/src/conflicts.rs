@@ -80,6 +80,10 @@ pub(crate) fn list(
     if filter.unresolved {
         conditions.push("c.resolved_at IS NULL".to_owned());
     }
+    if let Some(before) = filter.before {
+        // An integer, written into the statement as one.
+        conditions.push(format!("c.id < {before}"));
+    }
     let mut sql = SELECT.to_owned();
     if !conditions.is_empty() {
         sql.push_str(" WHERE ");

@@ -170,6 +170,10 @@ impl Database for SqliteDatabase {
         self.write(move |tx| users::create_device(tx, device)).await
     }
 
+    async fn enroll_device(&self, device: NewDevice) -> DbResult<DeviceInfo> {
+        self.write(move |tx| users::enroll_device(tx, device)).await
+    }
+
     async fn device_by_token(&self, token_hash: &str) -> DbResult<Option<(DeviceInfo, UserInfo)>> {
         let token_hash = token_hash.to_owned();
         self.read(move |tx| users::device_by_token(tx, &token_hash)).await

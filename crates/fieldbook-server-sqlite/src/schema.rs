@@ -15,6 +15,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V6),
         M::up(V7),
         M::up(V8),
+        M::up(V9),
     ])
 }
 
@@ -283,6 +284,11 @@ DROP TABLE streams;
 ALTER TABLE streams_v8 RENAME TO streams;
 ALTER TABLE changes_v8 RENAME TO changes;
 "#;
+
+/// What each pushed mutation said (`rules::mutation_digest`), so a replay under a stored number
+/// or mutation id with other content is told so instead of `already_applied`. Mutations stored
+/// before keep none and are answered as before.
+const V9: &str = "ALTER TABLE mutations ADD COLUMN digest TEXT;";
 
 #[cfg(test)]
 mod tests {

@@ -50,25 +50,41 @@ pub(crate) fn push(
     let mut state = PushState { loader: Loader::new(conn), work_orders: HashMap::new(), signed: HashMap::new() };
     let mut outcomes = Vec::with_capacity(mutations.len());
     for (step, mutation) in plan.into_iter().zip(mutations) {
+        let digest = rules::mutation_digest(mutation)?;
         let outcome = match step {
-            rules::PushStep::AlreadyStored(seq) => stored_outcome(conn, device_id, seq)?,
+            rules::PushStep::AlreadyStored(seq) => {
+                let number = int(seq, "mutation number")?;
+                let stored = stored_mutation(conn, "device_id = ?1 AND seq = ?2", params![device_id, number])?
+                    .ok_or_else(|| {
+                        DbError::Backend(format!(
+                            "mutation {seq} of device {device_id} is counted as stored but missing"
+                        ))
+                    })?;
+                let what = format!("mutation {seq} of this device");
+                rules::replay_outcome(stored.outcome, stored.digest.as_deref(), &digest, &what)
+            }
             rules::PushStep::Apply(seq) => {
                 let mutation_id = mutation.id.to_string();
-                let seen: Option<i64> = conn
-                    .prepare_cached("SELECT 1 FROM mutations WHERE mutation_id = ?1")
-                    .db()?
-                    .query_row([&mutation_id], |row| row.get(0))
-                    .optional()
-                    .db()?;
-                // The same mutation already stored under another number: it changes nothing,
-                // but its number is used up (the id is kept only once).
+                // The same mutation id already stored under another number (a device enrolled
+                // again resends its outbox): its number is used up, and the id kept only once.
+                let seen = stored_mutation(conn, "mutation_id = ?1", params![mutation_id])?;
                 let (outcome, stored_id) = match seen {
-                    Some(_) => (Outcome::AlreadyApplied, None),
-                    None => (apply(conn, &mut state, device_id, user, mutation, at)?, Some(mutation_id)),
+                    Some(stored) => {
+                        let what = format!("mutation id {mutation_id}");
+                        let outcome = rules::replay_outcome(stored.outcome, stored.digest.as_deref(), &digest, &what);
+                        let outcome = match outcome {
+                            Outcome::Rejected { ref code, .. } if code == "mutation_mismatch" => {
+                                conflict(conn, device_id, user, mutation, outcome, at)?
+                            }
+                            outcome => outcome,
+                        };
+                        (outcome, None)
+                    }
+                    None => (apply_alone(conn, &mut state, device_id, user, mutation, at)?, Some(mutation_id)),
                 };
                 conn.prepare_cached(
-                    "INSERT INTO mutations (device_id, seq, mutation_id, outcome, created_at, hlc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO mutations (device_id, seq, mutation_id, outcome, created_at, hlc, digest)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .db()?
                 .execute(params![
@@ -77,7 +93,8 @@ pub(crate) fn push(
                     stored_id,
                     to_json(&outcome)?,
                     millis(at),
-                    mutation.hlc.to_string()
+                    mutation.hlc.to_string(),
+                    digest
                 ])
                 .db()?;
                 outcome
@@ -89,26 +106,54 @@ pub(crate) fn push(
         .db()?
         .execute(params![device_id, millis(at)])
         .db()?;
-    let acked_through = mutations.last().map_or(last_seq, |m| m.seq.max(last_seq));
-    Ok(PushResponse { acked_through, outcomes })
+    Ok(PushResponse { acked_through: rules::acked_through(mutations), outcomes })
 }
 
-/// The answer to a mutation an earlier push stored: applied then is `already_applied` now; a
-/// rejection stays a rejection.
-fn stored_outcome(conn: &Connection, device_id: &str, seq: u64) -> DbResult<Outcome> {
-    let stored: Option<String> = conn
-        .prepare_cached("SELECT outcome FROM mutations WHERE device_id = ?1 AND seq = ?2")
+/// A mutation as an earlier push stored it.
+struct StoredMutation {
+    outcome: Outcome,
+    /// [`rules::mutation_digest`] of what was pushed; none for mutations stored before server
+    /// migration V9.
+    digest: Option<String>,
+}
+
+fn stored_mutation(conn: &Connection, filter: &str, key: impl rusqlite::Params) -> DbResult<Option<StoredMutation>> {
+    let row: Option<(String, Option<String>)> = conn
+        .prepare_cached(&format!("SELECT outcome, digest FROM mutations WHERE {filter}"))
         .db()?
-        .query_row(params![device_id, int(seq, "mutation number")?], |row| row.get(0))
+        .query_row(key, |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()
         .db()?;
-    let stored = stored.ok_or_else(|| {
-        DbError::Backend(format!("mutation {seq} of device {device_id} is counted as stored but missing"))
-    })?;
-    Ok(match from_json::<Outcome>(&stored)? {
-        Outcome::Applied | Outcome::AlreadyApplied => Outcome::AlreadyApplied,
-        rejected @ Outcome::Rejected { .. } => rejected,
-    })
+    row.map(|(outcome, digest)| Ok(StoredMutation { outcome: from_json(&outcome)?, digest })).transpose()
+}
+
+/// Applies one new mutation on its own: whatever it writes is undone if it fails, and a failure
+/// that is the mutation's own ([`rules::refusal`]: a number or id taken, a missing reference, a
+/// rule) becomes its `rejected` outcome, kept as a conflict, so no single mutation holds up the
+/// rest of a device's outbox. Only a failure of the storage itself fails the push.
+fn apply_alone(
+    conn: &Connection,
+    state: &mut PushState<'_>,
+    device_id: &str,
+    user: &UserInfo,
+    mutation: &Mutation,
+    at: DateTime<Utc>,
+) -> DbResult<Outcome> {
+    conn.execute_batch("SAVEPOINT mutation").db()?;
+    match apply(conn, state, device_id, user, mutation, at) {
+        Ok(outcome) => {
+            conn.execute_batch("RELEASE mutation").db()?;
+            Ok(outcome)
+        }
+        Err(err) => {
+            conn.execute_batch("ROLLBACK TO mutation; RELEASE mutation").db()?;
+            let Some(outcome) = rules::refusal(&err) else { return Err(err) };
+            // What was read for this push may include what was just undone.
+            state.work_orders.clear();
+            state.signed.clear();
+            conflict(conn, device_id, user, mutation, outcome, at)
+        }
+    }
 }
 
 /// Checks a new mutation with [`rules::check_mutation`] and stores its effect, or the conflict.
@@ -185,16 +230,25 @@ fn apply(
                 work_orders::stream_work_order(conn, &mut state.loader, &next)?;
                 state.work_orders.insert(id, Some(next));
             }
-            if let Some(op) = effect.record
-                && insert_record(conn, &op, device_id, at)?
-            {
+            if let Some(op) = effect.record {
+                // The same record stored already (under another mutation): nothing changes.
+                if !insert_record(conn, &op, device_id, at)? {
+                    return Ok(Outcome::AlreadyApplied);
+                }
                 if matches!(op, MutationOp::SignOff(_)) {
                     state.signed.insert(id, true);
                 }
                 if let (MutationOp::CorrectiveRequest(request), Some(parent)) = (&op, &parent) {
                     // The new work order waits, unassigned, for a supervisor to dispatch it.
                     let policy = state.loader.policy_of(parent)?;
-                    let corrective = request.work_order(parent, &policy, &user.name);
+                    let mut corrective = request.work_order(parent, &policy, &user.name);
+                    if work_orders::load(conn, corrective.id)?.is_some() {
+                        return Err(DbError::IdTaken(format!(
+                            "the corrective work order's id {} is already another work order's; the request was not stored",
+                            corrective.id
+                        )));
+                    }
+                    corrective.number = work_orders::free_number(conn, "WO", &corrective)?;
                     work_orders::put(conn, &corrective, false)?;
                     work_orders::stream_change(conn, &mut state.loader, None, &corrective)?;
                 }
@@ -307,15 +361,11 @@ fn dispatch(
             }
         }
     };
+    let mut next = next;
     if current.is_none() {
-        let taken: bool = conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM work_orders WHERE number = ?1)")
-            .db()?
-            .query_row([&next.number], |row| row.get(0))
-            .db()?;
-        if taken {
-            return Ok(Err(rules::rejected("conflict", format!("work order number {} is taken", next.number))));
-        }
+        // The device numbered it alike; if another work order has that number, this one takes
+        // the next of the domain's numbers, and the device learns it from its stream.
+        next.number = work_orders::free_number(conn, "WO", &next)?;
     }
     work_orders::put(conn, &next, current.is_some())?;
     work_orders::stream_change(conn, &mut state.loader, current.as_ref(), &next)?;
@@ -324,7 +374,8 @@ fn dispatch(
 }
 
 /// Stores a visit record under its own id (a photo, which has none, under its work order,
-/// blob and item). Returns whether it was new.
+/// blob and item). Returns whether it was new; the same record stored already is not new, and a
+/// different record under its id is refused ([`DbError::IdTaken`]): the stored one stays.
 fn insert_record(conn: &Connection, op: &MutationOp, device_id: &str, at: DateTime<Utc>) -> DbResult<bool> {
     let (id, kind, blob, body) = match op {
         MutationOp::InspectionResult(r) => (r.id.to_string(), "inspection_result", None, to_json(r)?),
@@ -344,9 +395,23 @@ fn insert_record(conn: &Connection, op: &MutationOp, device_id: &str, at: DateTi
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .db()?
-        .execute(params![id, op.work_order_id().to_string(), kind, blob, body, device_id, millis(at)])
+        .execute(params![id, op.work_order_id().to_string(), kind, blob, &body, device_id, millis(at)])
         .db()?;
-    Ok(inserted == 1)
+    if inserted == 1 {
+        return Ok(true);
+    }
+    let stored: (String, String, String) = conn
+        .prepare_cached("SELECT kind, work_order_id, body FROM records WHERE id = ?1")
+        .db()?
+        .query_row([&id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .db()?;
+    let same = stored.0 == kind
+        && stored.1 == op.work_order_id().to_string()
+        && from_json::<serde_json::Value>(&stored.2)? == from_json::<serde_json::Value>(&body)?;
+    if same {
+        return Ok(false);
+    }
+    Err(DbError::IdTaken(format!("record id {id} is already another record's; this {kind} was not stored")))
 }
 
 /// A stored [`ChangeBody`] read as a plain struct: the same JSON, but read in one pass, where
@@ -386,13 +451,20 @@ pub(crate) fn pull(
     let limit = limit.clamp(1, MAX_PULL_PAGE);
     let mut changes = Vec::new();
     let mut more = false;
-    let stream: Option<i64> = conn
-        .prepare_cached("SELECT no FROM streams WHERE user_id = ?1")
+    let stream: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT no, version FROM streams WHERE user_id = ?1")
         .db()?
-        .query_row([user.to_string()], |row| row.get(0))
+        .query_row([user.to_string()], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()
         .db()?;
-    if let Some(stream) = stream {
+    // A cursor past the stream's end was not handed out by this server's stream as it stands
+    // (a server restored from a backup, a device moved between servers): answered with an empty
+    // page, such a device would never receive the changes up to its cursor.
+    let head = stream.map_or(0, |(_, version)| version);
+    if after > uint(head)? {
+        return Err(DbError::CursorAhead { cursor: after, head: uint(head)? });
+    }
+    if let Some((stream, _)) = stream {
         // One stream's changes are one range of keys (schema V8), read in key order.
         let after = i64::try_from(after).unwrap_or(i64::MAX).min(work_orders::MAX_STREAM_VERSION);
         let mut stmt = conn

@@ -170,6 +170,30 @@ pub(crate) fn create_device(conn: &Connection, device: NewDevice) -> DbResult<De
     self::device(conn, &device.id)
 }
 
+/// Enrols a device: the user's device with the same public key, unless revoked, takes the new
+/// token and keeps its id and numbering (an enrolment retried after its answer was lost, or the
+/// same tablet signed in again); otherwise a new device.
+pub(crate) fn enroll_device(conn: &Connection, device: NewDevice) -> DbResult<DeviceInfo> {
+    let existing: Option<String> = match &device.public_key {
+        Some(key) => conn
+            .prepare_cached(
+                "SELECT id FROM devices WHERE user_id = ?1 AND public_key = ?2 AND revoked_at IS NULL
+                 ORDER BY enrolled_at DESC LIMIT 1",
+            )
+            .db()?
+            .query_row(params![device.user_id.to_string(), key], |row| row.get(0))
+            .optional()
+            .db()?,
+        None => None,
+    };
+    let Some(id) = existing else { return create_device(conn, device) };
+    conn.prepare_cached("UPDATE devices SET token_hash = ?2 WHERE id = ?1")
+        .db()?
+        .execute(params![id, device.token_hash])
+        .db()?;
+    self::device(conn, &id)
+}
+
 pub(crate) fn device_by_token(conn: &Connection, token_hash: &str) -> DbResult<Option<(DeviceInfo, UserInfo)>> {
     let row = conn
         .prepare_cached(&format!("{DEVICE_SELECT} WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.disabled = 0"))

@@ -385,6 +385,18 @@ pub(crate) fn load(conn: &Connection, id: WorkOrderId) -> DbResult<Option<WorkOr
 }
 
 /// Inserts a work order, or with `replace` updates the stored one of the same id.
+/// The first of the domain's numbers for a new work order ([`fieldbook_domain::work_order::numbers_for`])
+/// that no stored work order has.
+pub(crate) fn free_number(conn: &Connection, prefix: &str, work_order: &WorkOrder) -> DbResult<String> {
+    let mut taken = conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM work_orders WHERE number = ?1)").db()?;
+    for number in fieldbook_domain::work_order::numbers_for(prefix, work_order.id, work_order.reported_at) {
+        if !taken.query_row([&number], |row| row.get::<_, bool>(0)).db()? {
+            return Ok(number);
+        }
+    }
+    Err(DbError::Conflict(format!("every number work order {} could take is already used", work_order.id)))
+}
+
 pub(crate) fn put(conn: &Connection, work_order: &WorkOrder, replace: bool) -> DbResult<()> {
     let sql = if replace {
         "INSERT INTO work_orders (id, number, customer_id, site_id, asset_id, template_id, assignee_id, status, reported_at, body)

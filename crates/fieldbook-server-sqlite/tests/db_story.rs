@@ -591,8 +591,10 @@ async fn pull_pages(db: &dyn Database, world: &World) {
     // Past the end: nothing, and the cursor stays.
     let end = db.pull(tech1, n, 50).await.unwrap();
     assert_eq!((end.changes.len(), end.cursor, end.more), (0, n, false));
-    let beyond = db.pull(tech1, n + 100, 50).await.unwrap();
-    assert_eq!((beyond.changes.len(), beyond.cursor, beyond.more), (0, n + 100, false));
+    // Beyond it: refused, so that a device whose cursor this stream never handed out (a
+    // server restored from a backup) pulls everything again instead of waiting forever.
+    let beyond = db.pull(tech1, n + 100, 50).await.unwrap_err();
+    assert!(matches!(beyond, DbError::CursorAhead { cursor, head } if cursor == n + 100 && head == n), "{beyond}");
     // A limit of 0 is raised to 1.
     let single = db.pull(tech1, 3, 0).await.unwrap();
     assert_eq!(single.changes.iter().map(|c| c.version).collect::<Vec<_>>(), [4]);
@@ -730,6 +732,10 @@ async fn push_every_kind_of_record(db: &dyn Database, world: &World, counts: &dy
     assert_eq!(retried, PushResponse { acked_through: 13, outcomes: retried.outcomes.clone() });
     assert_eq!(outcomes(&retried), vec![Outcome::AlreadyApplied; 3]);
     assert_eq!(snapshot(db, world, counts).await, after_notes);
+    // A shorter retry is acknowledged through its own last number, not the server's: the
+    // device keeps 13 until an answer carries its outcome.
+    let shorter = db.push(tablet, tech1, &notes[..2], at(92)).await.unwrap();
+    assert_eq!((shorter.acked_through, outcomes(&shorter)), (12, vec![Outcome::AlreadyApplied; 2]));
     // A retry that overlaps the stored numbers and carries new ones.
     let mut overlap = notes[1..].to_vec();
     overlap.extend(numbered(14, vec![note(id, tech1.id, "最后一条")]));
@@ -760,9 +766,10 @@ async fn push_every_kind_of_record(db: &dyn Database, world: &World, counts: &dy
     let response = db.push(&phone, tech1, &[Mutation { seq: 1, ..repeated }], at(95)).await.unwrap();
     assert_eq!(outcomes(&response), [Outcome::AlreadyApplied]);
     assert_eq!(growth(&before, &counts()), grew(&[("mutations", 1)]));
-    // An empty push stores nothing and acknowledges what is stored.
+    // An empty push stores nothing and acknowledges nothing: an answer never acknowledges past
+    // the batch it answers.
     let empty = db.push(tablet, tech1, &[], at(96)).await.unwrap();
-    assert_eq!(empty, PushResponse { acked_through: 15, outcomes: vec![] });
+    assert_eq!(empty, PushResponse { acked_through: 0, outcomes: vec![] });
 }
 
 async fn refusals_change_nothing_but_the_conflict_log(db: &dyn Database, world: &World, counts: &dyn Fn() -> Counts) {
@@ -776,14 +783,14 @@ async fn refusals_change_nothing_but_the_conflict_log(db: &dyn Database, world: 
     // A gap is refused with the number to resend from, and nothing is written.
     let before = snapshot(db, world, counts).await;
     let err = db.push(tablet1, tech1, &numbered(3, vec![note(mine.id, tech1.id, "跳号")]), at(2)).await.unwrap_err();
-    assert!(matches!(err, DbError::Gap { expected: 2, got: 3 }), "{err}");
+    assert!(matches!(err, DbError::Gap { resend_from: 2, got: 3 }), "{err}");
     let mut holed = numbered(2, vec![note(mine.id, tech1.id, "二"), note(mine.id, tech1.id, "三")]);
     holed[1].seq = 4;
     let err = db.push(tablet1, tech1, &holed, at(2)).await.unwrap_err();
-    assert!(matches!(err, DbError::Gap { expected: 3, got: 4 }), "{err}");
+    assert!(matches!(err, DbError::Gap { resend_from: 2, got: 4 }), "{err}");
     assert!(matches!(
         db.push(tablet1, tech1, &numbered(0, vec![note(mine.id, tech1.id, "零")]), at(2)).await,
-        Err(DbError::Conflict(_))
+        Err(DbError::Malformed(_))
     ));
     assert_eq!(snapshot(db, world, counts).await, before);
     assert_eq!(device(db, &tablet1.id).await.last_seq, 1);
@@ -874,6 +881,180 @@ async fn refusals_change_nothing_but_the_conflict_log(db: &dyn Database, world: 
     let later = db.push(tablet1, tech1, &numbered(13, vec![sign_off(32)]), at(32)).await.unwrap();
     assert_eq!(rejected_code(&later.outcomes[0].outcome), "visit_locked");
     assert!(db.blob_work_orders(&BlobId::of_bytes(b"late photo")).await.unwrap().is_empty());
+}
+
+/// An id that shares its last six hex digits with `twin`'s, so both start from one number.
+fn twin_id(twin: WorkOrderId) -> WorkOrderId {
+    let fresh = WorkOrderId::new().to_string();
+    let theirs = twin.to_string();
+    format!("{}{}", &fresh[..fresh.len() - 6], &theirs[theirs.len() - 6..]).parse().unwrap()
+}
+
+fn corrective(parent: WorkOrderId, id: WorkOrderId, by: UserId) -> MutationOp {
+    MutationOp::CorrectiveRequest(fieldbook_domain::CorrectiveRequest {
+        id,
+        work_order_id: parent,
+        item_key: None,
+        fault_level: FaultLevel::Major,
+        symptom: "风扇异响，需更换".into(),
+        requested_by: Some(by),
+        requested_at: at(30),
+    })
+}
+
+async fn one_mutation_never_holds_up_the_rest(db: &dyn Database, world: &World, counts: &dyn Fn() -> Counts) {
+    let tech1 = &world.techs[0];
+    let tablet = &world.tablets[0];
+    let visit = db.create_work_order(new_work_order(world, 40, Some(tech1.id))).await.unwrap();
+    let arrive = numbered(
+        1,
+        vec![status(visit.id, StatusAction::SetOff, at(10)), status(visit.id, StatusAction::Arrive, at(20))],
+    );
+    assert_eq!(outcomes(&db.push(tablet, tech1, &arrive, at(20)).await.unwrap()), vec![Outcome::Applied; 2]);
+
+    // Two corrective requests of one day whose ids end alike: both start from one number, the
+    // second is stored under the next. A third names an id that is already a work order's: it
+    // alone is refused, and the note after it is applied.
+    let first = WorkOrderId::new();
+    let second = twin_id(first);
+    let before = snapshot(db, world, counts).await;
+    let batch = numbered(
+        3,
+        vec![
+            corrective(visit.id, first, tech1.id),
+            corrective(visit.id, second, tech1.id),
+            corrective(visit.id, visit.id, tech1.id),
+            note(visit.id, tech1.id, "请主管安排更换风扇"),
+        ],
+    );
+    let response = db.push(tablet, tech1, &batch, at(31)).await.unwrap();
+    assert_eq!(response.acked_through, 6);
+    assert_eq!(outcomes(&response)[..2], [Outcome::Applied, Outcome::Applied]);
+    assert_eq!(rejected_code(&response.outcomes[2].outcome), "id_taken");
+    assert_eq!(response.outcomes[3].outcome, Outcome::Applied);
+    let (a, b) = (db.work_order(first).await.unwrap().unwrap(), db.work_order(second).await.unwrap().unwrap());
+    let numbers: Vec<String> = fieldbook_domain::work_order::numbers_for("WO", second, at(30)).take(2).collect();
+    assert_eq!(a.number, numbers[0]);
+    assert_eq!(b.number, numbers[1], "the second takes the next number of its id");
+    assert_eq!(db.work_order(visit.id).await.unwrap().unwrap().kind, WorkOrderKind::Patrol, "the visit is untouched");
+    // What the refused request had begun to write is gone: two work orders, three records
+    // (two requests and the note), one conflict.
+    let after = counts();
+    assert_eq!(count(&after, "work_orders") - count(&before.0, "work_orders"), 2);
+    assert_eq!(count(&after, "records") - count(&before.0, "records"), 3);
+    assert_eq!(count(&after, "conflicts") - count(&before.0, "conflicts"), 1);
+
+    // A supervisor's call recorded offline under an id ending like the first request's: stored
+    // under the id's next number, not refused.
+    let boss_tablet = db
+        .create_device(NewDevice {
+            id: "boss-tablet".into(),
+            user_id: world.supervisor.id,
+            name: "主管的平板".into(),
+            token_hash: "token-hash-boss".into(),
+            enrolled_at: at(-60),
+            public_key: None,
+        })
+        .await
+        .unwrap();
+    let call_id = twin_id(first);
+    let call = fieldbook_domain::CreateWorkOrder {
+        customer_id: visit.customer_id,
+        site_id: visit.site_id,
+        asset_id: visit.asset_id,
+        contact: visit.contact.clone(),
+        kind: WorkOrderKind::Repair,
+        fault_level: FaultLevel::Major,
+        symptom: "客户来电：设备报警".into(),
+        reported_by: "客户".into(),
+        reported_at: Some(at(30)),
+        assignee: Some(tech1.id),
+        scheduled_for: None,
+        billing: visit.billing,
+        instructions: String::new(),
+        template_id: None,
+    };
+    let create = MutationOp::Dispatch(fieldbook_domain::Dispatch {
+        work_order_id: call_id,
+        at: at(32),
+        action: fieldbook_domain::DispatchAction::Create(Box::new(call.clone())),
+    });
+    let response = db.push(&boss_tablet, &world.supervisor, &numbered(1, vec![create]), at(32)).await.unwrap();
+    assert_eq!(outcomes(&response), [Outcome::Applied]);
+    let stored = db.work_order(call_id).await.unwrap().unwrap();
+    assert_eq!(stored.number, fieldbook_domain::work_order::numbers_for("WO", call_id, at(30)).nth(1).unwrap());
+    // The same call under an id already taken is that step's refusal, not the push's.
+    let again = MutationOp::Dispatch(fieldbook_domain::Dispatch {
+        work_order_id: first,
+        at: at(33),
+        action: fieldbook_domain::DispatchAction::Create(Box::new(call)),
+    });
+    let response = db.push(&boss_tablet, &world.supervisor, &numbered(2, vec![again]), at(33)).await.unwrap();
+    assert_eq!(rejected_code(&response.outcomes[0].outcome), "id_taken");
+}
+
+async fn replays_with_other_content_are_told_apart(db: &dyn Database, world: &World, counts: &dyn Fn() -> Counts) {
+    let tech1 = &world.techs[0];
+    let tablet = &world.tablets[0];
+    let visit = db.create_work_order(new_work_order(world, 41, Some(tech1.id))).await.unwrap();
+    let steps = numbered(
+        1,
+        vec![
+            status(visit.id, StatusAction::SetOff, at(10)),
+            status(visit.id, StatusAction::Arrive, at(20)),
+            answer(visit.id, "look.four_no_dust", Answer::Check(CheckOutcome::Normal), Assessment::Normal),
+        ],
+    );
+    assert_eq!(outcomes(&db.push(tablet, tech1, &steps, at(20)).await.unwrap()), vec![Outcome::Applied; 3]);
+    let before = snapshot(db, world, counts).await;
+
+    // Another change under a stored number: not `already_applied`, and nothing changes.
+    let mut other = steps[2].clone();
+    other.op = note(visit.id, tech1.id, "同一序号的另一条更改");
+    let response = db.push(tablet, tech1, std::slice::from_ref(&other), at(21)).await.unwrap();
+    assert_eq!(rejected_code(&response.outcomes[0].outcome), "mutation_mismatch");
+    // The stored mutation's id under a new number with other content: refused and kept as a
+    // conflict; the same content is still `already_applied`.
+    let mut reused = numbered(4, vec![note(visit.id, tech1.id, "复用的变更编号")]);
+    reused[0].id = steps[2].id;
+    let response = db.push(tablet, tech1, &reused, at(22)).await.unwrap();
+    assert_eq!(rejected_code(&response.outcomes[0].outcome), "mutation_mismatch");
+    let after = snapshot(db, world, counts).await;
+    assert_eq!(growth(&before.0, &after.0), grew(&[("conflicts", 1), ("mutations", 1)]));
+    let mut same = steps[2].clone();
+    same.seq = 5;
+    let response = db.push(tablet, tech1, std::slice::from_ref(&same), at(23)).await.unwrap();
+    assert_eq!(outcomes(&response), [Outcome::AlreadyApplied]);
+
+    // A new answer under a stored answer's id: the stored one stays, the device is told.
+    let MutationOp::InspectionResult(stored) = &steps[2].op else { unreachable!() };
+    let mut changed = stored.clone();
+    changed.answer = Answer::Check(CheckOutcome::Abnormal);
+    changed.assessment = Assessment::Abnormal;
+    let before = snapshot(db, world, counts).await;
+    let response =
+        db.push(tablet, tech1, &numbered(6, vec![MutationOp::InspectionResult(changed)]), at(24)).await.unwrap();
+    assert_eq!(rejected_code(&response.outcomes[0].outcome), "id_taken");
+    let after = snapshot(db, world, counts).await;
+    assert_eq!(growth(&before.0, &after.0), grew(&[("conflicts", 1), ("mutations", 1)]));
+    // The same answer under a new mutation (a device enrolled again): stored once, and the
+    // device told it was there already.
+    let response =
+        db.push(tablet, tech1, &numbered(7, vec![MutationOp::InspectionResult(stored.clone())]), at(25)).await.unwrap();
+    assert_eq!(outcomes(&response), [Outcome::AlreadyApplied]);
+    assert_eq!(count(&counts(), "records"), count(&after.0, "records"));
+}
+
+async fn a_cursor_past_the_stream_is_refused(db: &dyn Database, world: &World) {
+    let tech1 = &world.techs[0];
+    let head = pull_all(db, tech1.id, 1000).await.last().map(|c| c.version).unwrap();
+    assert!(db.pull(tech1.id, head, 100).await.unwrap().changes.is_empty(), "the head itself is a valid cursor");
+    let err = db.pull(tech1.id, head + 1, 100).await.unwrap_err();
+    assert!(matches!(err, DbError::CursorAhead { cursor, head: h } if cursor == head + 1 && h == head), "{err}");
+    // A user with no stream yet has no changes: any cursor but 0 is past its end.
+    let newcomer = UserId::new();
+    assert!(db.pull(newcomer, 0, 100).await.unwrap().changes.is_empty());
+    assert!(matches!(db.pull(newcomer, 7, 100).await, Err(DbError::CursorAhead { cursor: 7, head: 0 })));
 }
 
 async fn supervisor_changes_reach_the_right_streams(db: &dyn Database, world: &World, counts: &dyn Fn() -> Counts) {
@@ -1218,6 +1399,27 @@ async fn gaps_foreign_work_and_refused_steps_change_nothing_but_the_conflict_log
 }
 
 #[tokio::test]
+async fn a_refused_number_or_id_is_that_mutations_outcome_and_the_rest_of_the_push_goes_on() {
+    let f = Fixture::new();
+    let world = setup(f.db()).await;
+    one_mutation_never_holds_up_the_rest(f.db(), &world, &f.counter()).await;
+}
+
+#[tokio::test]
+async fn a_replay_with_other_content_or_a_new_record_under_a_used_id_is_told_apart() {
+    let f = Fixture::new();
+    let world = setup(f.db()).await;
+    replays_with_other_content_are_told_apart(f.db(), &world, &f.counter()).await;
+}
+
+#[tokio::test]
+async fn a_pull_cursor_past_the_end_of_the_stream_is_refused() {
+    let f = Fixture::new();
+    let world = setup(f.db()).await;
+    a_cursor_past_the_stream_is_refused(f.db(), &world).await;
+}
+
+#[tokio::test]
 async fn reassignment_cancel_and_review_reach_the_right_streams() {
     let f = Fixture::new();
     let world = setup(f.db()).await;
@@ -1277,7 +1479,7 @@ async fn data_survives_closing_and_reopening_the_file() {
         .push(&tablet, tech1, &numbered(17, vec![note(work_order, tech1.id, "跳号")]), at(200))
         .await
         .unwrap_err();
-    assert!(matches!(err, DbError::Gap { expected: 16, got: 17 }), "{err}");
+    assert!(matches!(err, DbError::Gap { resend_from: 16, got: 17 }), "{err}");
     let next = reopened
         .push(&tablet, tech1, &numbered(16, vec![note(work_order, tech1.id, "重开后")]), at(200))
         .await
@@ -1344,10 +1546,13 @@ async fn an_older_database_streams_the_team_to_its_supervisor_on_upgrade() {
         let supervisor = world.supervisor.id.to_string();
         conn.execute("DELETE FROM changes WHERE user_id = ?1", [&supervisor]).unwrap();
         conn.execute("DELETE FROM streams WHERE user_id = ?1", [&supervisor]).unwrap();
-        // Nor the later schedules (V6) and devices' pending counts (V7), and the streams laid
-        // out as before V8: keyed by user and version.
-        conn.execute_batch("DROP TABLE schedule_runs; DROP TABLE schedules; ALTER TABLE devices DROP COLUMN pending;")
-            .unwrap();
+        // Nor the later schedules (V6), devices' pending counts (V7) and mutations' digests
+        // (V9), and the streams laid out as before V8: keyed by user and version.
+        conn.execute_batch(
+            "DROP TABLE schedule_runs; DROP TABLE schedules; ALTER TABLE devices DROP COLUMN pending;
+             ALTER TABLE mutations DROP COLUMN digest;",
+        )
+        .unwrap();
         conn.execute_batch(
             "CREATE TABLE streams_v1 (user_id TEXT PRIMARY KEY REFERENCES users(id), version INTEGER NOT NULL) STRICT;
              INSERT INTO streams_v1 SELECT user_id, version FROM streams;

@@ -12,11 +12,13 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// With `sequence_gap`: the mutation number the device must send again from.
+    pub resend_from: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), resend_from: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -49,7 +51,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         metrics::counter!("fieldbook_api_errors_total", "code" => self.code).increment(1);
-        (self.status, Json(ErrorBody { code: self.code.to_owned(), message: self.message })).into_response()
+        (
+            self.status,
+            Json(ErrorBody { code: self.code.to_owned(), message: self.message, resend_from: self.resend_from }),
+        )
+            .into_response()
     }
 }
 
@@ -61,7 +67,13 @@ impl From<DbError> for ApiError {
             DbError::Conflict(_) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             DbError::Invalid(_) => ApiError::bad_request(message),
             DbError::Rule(_) => ApiError::new(StatusCode::CONFLICT, "rule_violation", message),
-            DbError::Gap { .. } => ApiError::new(StatusCode::CONFLICT, "sequence_gap", message),
+            DbError::Gap { resend_from, .. } => ApiError {
+                resend_from: Some(resend_from),
+                ..ApiError::new(StatusCode::CONFLICT, "sequence_gap", message)
+            },
+            DbError::Malformed(_) => ApiError::bad_request(message),
+            DbError::CursorAhead { .. } => ApiError::new(StatusCode::CONFLICT, "cursor_ahead", message),
+            DbError::IdTaken(_) => ApiError::new(StatusCode::CONFLICT, "id_taken", message),
             DbError::WrongOffset { .. } => ApiError::new(StatusCode::CONFLICT, "wrong_offset", message),
             DbError::HashMismatch { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch", message),
             DbError::Backend(_) => {
