@@ -104,8 +104,8 @@ async fn device(world: &World, technicians: &[fieldbook_protocol::UserInfo; 2], 
         .await
         .unwrap();
     let store = Mutex::new(Store::open_in_memory().unwrap());
-    remember_enrollment(&store, &world.base, &EnrollResponse { device_id: info.id, token: token.clone(), user })
-        .unwrap();
+    let enrolled = EnrollResponse { device_id: info.id, token: token.clone(), user, last_seq: info.last_seq };
+    remember_enrollment(&store, &world.base, &enrolled).unwrap();
     Device { store, client: SyncClient::new(&world.base, &token), technician }
 }
 

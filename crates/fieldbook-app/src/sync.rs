@@ -274,7 +274,11 @@ pub(crate) fn sync_error(err: SyncError) -> AppError {
     let code = match err {
         SyncError::Store(_) | SyncError::Corrupt(_) => ErrorCode::Storage,
         SyncError::Unauthorized(_) => ErrorCode::NotSignedIn,
-        SyncError::Server { .. } => ErrorCode::RuleViolation,
+        // A gap or a cursor past the stream is put right within the sync that meets it; met
+        // again in the same sync, the server is not answering as it should.
+        SyncError::Server { .. } | SyncError::SequenceGap { .. } | SyncError::CursorAhead(_) => {
+            ErrorCode::RuleViolation
+        }
         SyncError::Offline(_) | SyncError::Outdated(_) => ErrorCode::Offline,
     };
     AppError::new(code, err.to_string())

@@ -101,7 +101,11 @@ impl Store {
                         .into());
                     }
                 }
-                WorkOrder::from_call(id, call, &policy, step.at)?
+                let mut created = WorkOrder::from_call(id, call, &policy, step.at)?;
+                // Another call of the day may have the same first number here; the server
+                // gives it the next one alike, and its copy settles the number in any case.
+                created.number = crate::reference::free_number(&tx, "WO", &created, None)?;
+                created
             }
             action => {
                 let current = load_work_order(&tx, id)?;

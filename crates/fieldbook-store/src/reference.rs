@@ -417,8 +417,56 @@ fn put_work_order_with(
         body,
     ];
     if new.execute(row)? == 0 {
-        put.execute(row)?;
+        match put.execute(row) {
+            Err(err) if number_taken(&err) => {
+                give_way(tx, w)?;
+                put.execute(row)?;
+            }
+            written => {
+                written?;
+            }
+        }
     }
+    Ok(())
+}
+
+fn number_taken(err: &rusqlite::Error) -> bool {
+    matches!(err, rusqlite::Error::SqliteFailure(e, Some(message))
+        if e.code == rusqlite::ErrorCode::ConstraintViolation && message.contains("work_orders.number"))
+}
+
+/// The first of the domain's numbers for a work order made here (a call recorded offline) that
+/// no other work order on this device has, nor `wanted` (the number a pulled work order is being
+/// written with) ([`fieldbook_domain::work_order::numbers_for`]).
+pub(crate) fn free_number(tx: &Transaction<'_>, prefix: &str, w: &WorkOrder, wanted: Option<&str>) -> Result<String> {
+    let mut taken = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM work_orders WHERE number = ?1 AND id != ?2)")?;
+    let id = w.id.to_string();
+    for number in fieldbook_domain::work_order::numbers_for(prefix, w.id, w.reported_at) {
+        if Some(number.as_str()) != wanted && !taken.query_row(params![number, id], |row| row.get::<_, bool>(0))? {
+            return Ok(number);
+        }
+    }
+    Err(crate::StoreError::Corrupt(format!("every number work order {} could take is already used here", w.id)))
+}
+
+/// A pulled work order arrives with a number another work order here holds: one recorded on
+/// this device that the server numbered otherwise (two calls of one day may share the first
+/// number, and the server gives the later one the next). The one here takes its next free number
+/// until the server's copy of it arrives, so the page is written instead of failing every pull.
+fn give_way(tx: &Transaction<'_>, w: &WorkOrder) -> Result<()> {
+    let holder: Option<(String, i64)> = tx
+        .query_row(
+            "SELECT id, reported_at FROM work_orders WHERE number = ?1 AND id != ?2",
+            params![w.number, w.id.to_string()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((id, reported_at)) = holder else { return Ok(()) };
+    let mut holder = w.clone();
+    holder.id = crate::codec::parse(&id)?;
+    holder.reported_at = crate::codec::from_millis(reported_at)?;
+    let number = free_number(tx, "WO", &holder, Some(&w.number))?;
+    tx.execute("UPDATE work_orders SET number = ?2 WHERE id = ?1", params![id, number])?;
     Ok(())
 }
 

@@ -431,6 +431,13 @@ impl Store {
     pub fn pull_cursor(&self) -> Result<u64> {
         Ok(self.setting("sync.cursor")?.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
+
+    /// Starts the next pull from the beginning of the user's changes, when the server's stream
+    /// ends before the saved cursor. Every pulled change is an upsert or a record already kept,
+    /// so pulling again loses nothing and doubles nothing.
+    pub fn reset_pull_cursor(&mut self) -> Result<()> {
+        self.set_setting("sync.cursor", "0")
+    }
 }
 
 /// The stored bodies of a pulled page's work orders and checklist answers, one for each of

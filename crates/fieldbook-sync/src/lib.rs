@@ -48,6 +48,14 @@ pub enum SyncError {
     Unauthorized(String),
     #[error("the server refused the sync ({code}): {message}")]
     Server { status: u16, code: String, message: String },
+    /// The server holds fewer of this device's changes than the device numbered (a server
+    /// restored from a backup): it expects number `resend_from` next, and stored nothing.
+    #[error("the server expects this device's changes from number {resend_from}: {message}")]
+    SequenceGap { resend_from: u64, message: String },
+    /// The pull cursor is past the end of the user's changes on the server (a server restored
+    /// from a backup, a device moved between servers): everything must be pulled again.
+    #[error("the server's changes end before this device's cursor: {0}")]
+    CursorAhead(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("a local change could not be read for sending: {0}")]
@@ -76,11 +84,18 @@ async fn answer<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> 
 
 /// The error a non-success answer stands for.
 fn failure(status: reqwest::StatusCode, bytes: &[u8]) -> SyncError {
-    let body: ErrorBody = serde_json::from_slice(bytes)
-        .unwrap_or(ErrorBody { code: "http".into(), message: String::from_utf8_lossy(bytes).into_owned() });
+    let body: ErrorBody = serde_json::from_slice(bytes).unwrap_or(ErrorBody {
+        code: "http".into(),
+        message: String::from_utf8_lossy(bytes).into_owned(),
+        resend_from: None,
+    });
     match (status.as_u16(), body.code.as_str()) {
         (426, _) | (_, "protocol_mismatch" | "protocol_missing") => SyncError::Outdated(body.message),
         (401, _) => SyncError::Unauthorized(body.message),
+        (409, "sequence_gap") if body.resend_from.is_some() => {
+            SyncError::SequenceGap { resend_from: body.resend_from.unwrap_or_default(), message: body.message }
+        }
+        (409, "cursor_ahead") => SyncError::CursorAhead(body.message),
         (code, _) if code >= 500 => SyncError::Offline(format!("the server failed ({code}): {}", body.message)),
         (status, _) => SyncError::Server { status, code: body.code, message: body.message },
     }
@@ -378,6 +393,11 @@ pub struct SyncReport {
     pub pulled: usize,
     pub blobs_uploaded: usize,
     pub blobs_downloaded: usize,
+    /// The server held fewer of this device's changes than it had acknowledged (restored from a
+    /// backup), so the outbox was numbered again from where the server stands.
+    pub renumbered: bool,
+    /// The pull cursor was past the end of the server's stream, so everything was pulled again.
+    pub pulled_again: bool,
 }
 
 /// Where a running sync is, for a progress bar.
@@ -526,13 +546,15 @@ fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
 }
 
 /// Records the enrollment in the store: the server, the token, and where this device's
-/// mutation numbers start.
+/// mutation numbers start: one above the last the server holds from this device (0 for a new
+/// device), for the first change still waiting.
 pub fn remember_enrollment(store: &Mutex<Store>, server: &str, enrolled: &EnrollResponse) -> Result<(), SyncError> {
     let mut store = lock(store);
     let pending_from = store.outbox(1)?.first().map(|e| e.seq);
+    let held = enrolled.last_seq as i64;
     let base = match pending_from {
-        Some(first) => first - 1,
-        None => store.last_outbox_seq()?,
+        Some(first) => first - 1 - held,
+        None => store.last_outbox_seq()? - held,
     };
     store.set_setting("sync.server", server)?;
     store.set_setting("sync.token", &enrolled.token)?;
@@ -565,9 +587,22 @@ impl Pull<'_> {
     /// streams). The server reads, sends and the device parses the next pages while this one
     /// is written.
     async fn all(&mut self, client: &SyncClient) -> Result<(), SyncError> {
+        let mut restarted = false;
         loop {
             let after = lock(self.store).pull_cursor()?;
-            let Some(mut pages) = client.pull_stream_as(after, PULL_PAGE, ReadyPage::of).await? else {
+            let pages = match client.pull_stream_as(after, PULL_PAGE, ReadyPage::of).await {
+                Err(SyncError::CursorAhead(_)) if !restarted && after > 0 => {
+                    // The server's stream ends before our cursor: pull it all again from 0.
+                    // Every change applies as an upsert or is already here, so nothing is
+                    // lost and nothing doubles.
+                    restarted = true;
+                    self.report.pulled_again = true;
+                    lock(self.store).reset_pull_cursor()?;
+                    continue;
+                }
+                pages => pages?,
+            };
+            let Some(mut pages) = pages else {
                 return self.paged(client, after).await;
             };
             let mut last_more = None;
@@ -629,7 +664,7 @@ pub async fn sync_with_progress(
     progress: &(dyn Fn(SyncProgress) + Sync),
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
-    let seq_base: i64 = lock(store).setting("sync.seq_base")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut seq_base: i64 = lock(store).setting("sync.seq_base")?.and_then(|v| v.parse().ok()).unwrap_or(0);
     let total = lock(store).outbox_len()?;
     loop {
         progress(SyncProgress::Sending { done: report.pushed as u64, total });
@@ -664,7 +699,30 @@ pub async fn sync_with_progress(
         }
         lock(store).mark_sent(last, now)?;
         let response = match client.send_push(&mutations).await {
-            Ok(response) => answer::<PushResponse>(response).await?,
+            Ok(response) => match answer::<PushResponse>(response).await {
+                Err(SyncError::SequenceGap { resend_from, .. })
+                    if mutations.first().is_some_and(|m| m.seq > resend_from) && !report.renumbered =>
+                {
+                    // The server lost changes it had acknowledged (restored from a backup):
+                    // they left this device when it was told they were stored, so they cannot
+                    // be sent again. Number what is still here from where the server stands,
+                    // or the outbox could never drain.
+                    // A server that lost changes lost part of the change streams too: pull
+                    // everything again after this push.
+                    let first = entries[0].seq;
+                    seq_base = first - resend_from as i64;
+                    {
+                        let mut store = lock(store);
+                        store.set_setting("sync.seq_base", &seq_base.to_string())?;
+                        store.unmark_sent(last, now)?;
+                        store.reset_pull_cursor()?;
+                    }
+                    report.renumbered = true;
+                    report.pulled_again = true;
+                    continue;
+                }
+                answer => answer?,
+            },
             Err(err) => {
                 // No connection was made, so nothing left: the changes are local only again.
                 // Any other failure may have reached the server; they stay "sent" until the
@@ -691,7 +749,9 @@ pub async fn sync_with_progress(
             .collect();
         report.refused += outcomes.iter().filter(|(_, a)| matches!(a, Acknowledgement::Refused { .. })).count();
         report.pushed += outcomes.len();
-        lock(store).acknowledge(response.acked_through as i64 + seq_base, &outcomes, now)?;
+        // Never past what this push sent: rows beyond it have no outcome in this answer.
+        let through = (response.acked_through as i64 + seq_base).min(last);
+        lock(store).acknowledge(through, &outcomes, now)?;
     }
     // The pages stream in while each is written, so the server's reading, the transfer and
     // the parsing overlap the device's SQLite writes (see `Pull`).

@@ -39,6 +39,31 @@ pub async fn server_with(config: Config, streams: Streams) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db: Arc<dyn Database> = Arc::new(SqliteDatabase::open(dir.path().join("server.sqlite")).unwrap());
     fieldbook_server::demo::load(db.as_ref(), 60, PASSWORD, Utc::now()).await.unwrap();
+    serve(dir, db, config, streams).await
+}
+
+impl Server {
+    /// A copy of the server's database as it stands, as a backup taken now would hold it: the
+    /// database file with its write-ahead log, taken while nothing writes.
+    pub fn backup(&self) -> tempfile::TempDir {
+        let copy = tempfile::tempdir().unwrap();
+        for name in ["server.sqlite", "server.sqlite-wal"] {
+            let from = self._dir.path().join(name);
+            if from.exists() {
+                std::fs::copy(&from, copy.path().join(name)).unwrap();
+            }
+        }
+        copy
+    }
+}
+
+/// A server started on a backup made by [`Server::backup`]: a server restored from it.
+pub async fn restored(backup: tempfile::TempDir) -> Server {
+    let db: Arc<dyn Database> = Arc::new(SqliteDatabase::open(backup.path().join("server.sqlite")).unwrap());
+    serve(backup, db, Config::default(), Streams::Served).await
+}
+
+async fn serve(dir: tempfile::TempDir, db: Arc<dyn Database>, config: Config, streams: Streams) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
