@@ -499,3 +499,104 @@ async fn a_device_reports_its_waiting_changes_to_its_supervisor() {
     let (status, _) = tech.get("/v1/sync/pull?after=0&limit=5&pending=-1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+/// Enrols `username` by hand with `public_key`, as a device whose first answer was lost would
+/// try again.
+async fn enroll_with(server: &Server, username: &str, public_key: &str) -> Value {
+    let (status, body) = Client::anonymous(&server.base)
+        .post(
+            "/v1/enroll",
+            json!({"username": username, "password": support::PASSWORD, "device_name": "张伟的平板",
+                "public_key": public_key}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn enrolling_again_with_the_same_key_is_the_same_device_with_a_new_token() {
+    let server = Server::start().await;
+    let tech = server.client("tech1").await;
+    let wo = assigned_with_checklist(&tech).await.work_order.id;
+    let key = Server::public_key();
+    // The first answer is lost; the device asks again with the same key.
+    let first = enroll_with(&server, "tech1", &key).await;
+    let again = enroll_with(&server, "tech1", &key).await;
+    assert_eq!(again["device_id"], first["device_id"], "no orphan device");
+    assert_eq!(again["last_seq"], 0);
+    assert_ne!(again["token"], first["token"]);
+    let supervisor = server.client("supervisor").await;
+    let (_, devices) = supervisor.get("/v1/devices").await;
+    let with_id = |id: &Value| devices.as_array().unwrap().iter().filter(|d| d["id"] == *id).count();
+    assert_eq!(with_id(&first["device_id"]), 1);
+    // Only the newest token works: the one lost with the first answer is void.
+    let as_token = |token: &Value| {
+        let mut client = Client::anonymous(&server.base);
+        client.token = Some(token.as_str().unwrap().to_owned());
+        client
+    };
+    assert_eq!(as_token(&first["token"]).get("/v1/sync/pull").await.0, StatusCode::UNAUTHORIZED);
+    let device = as_token(&again["token"]);
+    let (status, body) = push(&device, &[note(1, wo, "第一条"), note(2, wo, "第二条")]).await;
+    assert_eq!((status, body["acked_through"].as_u64()), (StatusCode::OK, Some(2)), "{body}");
+    // Signed in again later, the device learns where its numbering stands.
+    let later = enroll_with(&server, "tech1", &key).await;
+    assert_eq!((later["device_id"].clone(), later["last_seq"].as_u64()), (first["device_id"].clone(), Some(2)));
+    // Another key, or the same key after the device was revoked, is a new device.
+    let other = enroll_with(&server, "tech1", &Server::public_key()).await;
+    assert_ne!(other["device_id"], first["device_id"]);
+    let id = first["device_id"].as_str().unwrap();
+    assert_eq!(supervisor.post(&format!("/v1/devices/{id}/revoke"), json!({})).await.0, StatusCode::OK);
+    let after_revoke = enroll_with(&server, "tech1", &key).await;
+    assert_ne!(after_revoke["device_id"], first["device_id"]);
+    assert_eq!(after_revoke["last_seq"], 0);
+}
+
+#[tokio::test]
+async fn conflicts_are_read_page_by_page_newest_first_each_once() {
+    let server = Server::start().await;
+    let tech = server.client("tech1").await;
+    // Notes on work orders that do not exist: each refused and kept as a conflict.
+    let refused: Vec<Mutation> = (1..=7).map(|seq| note(seq, WorkOrderId::new(), &format!("第{seq}条"))).collect();
+    let (status, body) = push(&tech, &refused).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut seen = Vec::new();
+    let mut path = "/v1/conflicts?limit=3".to_owned();
+    loop {
+        let (status, page) = tech.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = page.as_array().unwrap().clone();
+        seen.extend(page.iter().map(|c| c["id"].as_i64().unwrap()));
+        if page.len() < 3 {
+            break;
+        }
+        path = format!("/v1/conflicts?limit=3&before={}", page.last().unwrap()["id"]);
+    }
+    assert_eq!(seen.len(), 7, "every conflict once: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first: {seen:?}");
+}
+
+#[tokio::test]
+async fn a_gap_names_the_number_to_resend_from_as_a_field_and_stores_nothing() {
+    let server = Server::start().await;
+    let tech = server.client("tech1").await;
+    let wo = assigned_with_checklist(&tech).await.work_order.id;
+    assert_eq!(push(&tech, &[note(1, wo, "一")]).await.0, StatusCode::OK);
+    let before = server.dump();
+    // Ahead of the server, and with a hole inside: both resend from 2, the server's next.
+    for batch in [vec![note(3, wo, "三")], vec![note(2, wo, "二"), note(4, wo, "四")]] {
+        let (status, body) = push(&tech, &batch).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("sequence_gap")), "{body}");
+        assert_eq!(body["resend_from"], 2, "{body}");
+    }
+    // Number 0 is a malformed push.
+    let (status, body) = push(&tech, &[note(0, wo, "零")]).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "{body}");
+    assert_eq!(server.dump(), before);
+    // A cursor past the stream's end is refused with its code, on both pull routes.
+    for route in ["/v1/sync/pull", "/v1/sync/pull/stream"] {
+        let (status, body) = tech.get(&format!("{route}?after=99999999")).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("cursor_ahead")), "{route}: {body}");
+    }
+}

@@ -11,7 +11,10 @@ use crate::extract::ApiJson;
 /// Signs a device in with a user name and password and returns its device token.
 ///
 /// Every failed sign-in answers alike (401), whatever was wrong; attempts are limited per
-/// account and per address (429).
+/// account and per address (429). Enrolling is idempotent per key: the user's device that
+/// enrolled with the same `public_key`, unless revoked, is answered again (same `device_id`,
+/// a new token that replaces the old one, and its `last_seq`), so a retry after a lost answer
+/// leaves no orphan device.
 #[utoipa::path(post, path = "/v1/enroll", request_body = EnrollRequest, responses(
     (status = 200, body = EnrollResponse),
     (status = 400, body = ErrorBody),
@@ -53,7 +56,7 @@ pub async fn enroll(
     let token = auth::new_token();
     let device = state
         .db
-        .create_device(NewDevice {
+        .enroll_device(NewDevice {
             id: uuid::Uuid::now_v7().to_string(),
             user_id: record.info.id,
             name: device_name,
@@ -63,5 +66,5 @@ pub async fn enroll(
         })
         .await?;
     tracing::info!(username, device = %device.id, "device enrolled");
-    Ok(Json(EnrollResponse { device_id: device.id, token, user: record.info }))
+    Ok(Json(EnrollResponse { device_id: device.id, token, user: record.info, last_seq: device.last_seq }))
 }
