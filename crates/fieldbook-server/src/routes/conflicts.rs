@@ -12,6 +12,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiPath, ApiQuery};
 
 /// Refused changes, newest first: a technician's own, a supervisor's team's, all for an admin.
+/// A page holds `limit` (default 200); the next page is the one `before` the last `id` of this
+/// one.
 #[utoipa::path(get, path = "/v1/conflicts", params(ConflictFilter), responses(
     (status = 200, body = Vec<ConflictInfo>),
     (status = 400, body = ErrorBody),
