@@ -40,6 +40,16 @@ enum Command {
         /// Log as JSON lines.
         #[arg(long, env = "FIELDBOOK_LOG_JSON")]
         log_json: bool,
+        /// Largest JSON request body in bytes (overrides the file's `max_body_bytes`).
+        #[arg(long, env = "FIELDBOOK_MAX_BODY_BYTES")]
+        max_body_bytes: Option<usize>,
+        /// Sign-in attempts per account per minute (overrides `login_attempts_per_minute`).
+        #[arg(long, env = "FIELDBOOK_LOGIN_ATTEMPTS_PER_MINUTE")]
+        login_attempts_per_minute: Option<u32>,
+        /// Milliseconds after which a pull stream begins no new page (overrides
+        /// `pull_stream_budget_ms`).
+        #[arg(long, env = "FIELDBOOK_PULL_STREAM_BUDGET_MS")]
+        pull_stream_budget_ms: Option<u64>,
     },
     /// Create the database and the first admin account.
     Init {
@@ -151,9 +161,18 @@ fn state(db: Arc<dyn Database>, config: Config) -> AppState {
 
 async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
     match command {
-        Command::Serve { listen, log_json } => {
+        Command::Serve { listen, log_json, max_body_bytes, login_attempts_per_minute, pull_stream_budget_ms } => {
             if let Some(listen) = listen {
                 config.listen = listen;
+            }
+            if let Some(bytes) = max_body_bytes {
+                config.max_body_bytes = bytes;
+            }
+            if let Some(attempts) = login_attempts_per_minute {
+                config.login_attempts_per_minute = attempts;
+            }
+            if let Some(ms) = pull_stream_budget_ms {
+                config.pull_stream_budget_ms = ms;
             }
             config.log_json |= log_json;
             init_logging(config.log_json);

@@ -124,3 +124,74 @@ fn serve_answers_and_stops_cleanly_on_sigterm() {
     assert!(log.lines().all(|l| l.trim().is_empty() || l.starts_with('{')), "JSON log lines: {log}");
     assert!(log.contains("shutting down"), "{log}");
 }
+
+#[test]
+fn serve_takes_its_settings_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite");
+    assert!(server(&db, &["init", "--admin-password", "admin-pw-123"]).0);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fieldbook-server"))
+        .env("FIELDBOOK_DATABASE", &db)
+        .env("FIELDBOOK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("FIELDBOOK_MAX_BODY_BYTES", "2000")
+        .env("FIELDBOOK_LOGIN_ATTEMPTS_PER_MINUTE", "1")
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let statuses = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut up = false;
+        for _ in 0..100 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok() {
+                up = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(up, "the server listens where FIELDBOOK_LISTEN says");
+        let enroll = |password: String| {
+            let body = serde_json::json!({"username": "admin", "password": password, "device_name": "t",
+                "public_key": "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"});
+            client
+                .post(format!("{base}/v1/enroll"))
+                .header(fieldbook_protocol::PROTOCOL_HEADER, fieldbook_protocol::PROTOCOL_VERSION.to_string())
+                .json(&body)
+                .send()
+        };
+        let too_large = enroll("x".repeat(3000)).await.unwrap().status().as_u16();
+        let wrong = enroll("wrong-password".into()).await.unwrap().status().as_u16();
+        let limited = enroll("admin-pw-123".into()).await.unwrap().status().as_u16();
+        (too_large, wrong, limited)
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // A body over FIELDBOOK_MAX_BODY_BYTES, then one sign-in a minute (FIELDBOOK_LOGIN_ATTEMPTS_PER_MINUTE):
+    // the second attempt is refused even with the right password.
+    assert_eq!(statuses, (413, 401, 429));
+}
+
+#[test]
+fn a_setting_from_the_environment_that_does_not_parse_stops_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite");
+    assert!(server(&db, &["init", "--admin-password", "admin-pw-123"]).0);
+    for variable in
+        ["FIELDBOOK_MAX_BODY_BYTES", "FIELDBOOK_LOGIN_ATTEMPTS_PER_MINUTE", "FIELDBOOK_PULL_STREAM_BUDGET_MS"]
+    {
+        let output = Command::new(env!("CARGO_BIN_EXE_fieldbook-server"))
+            .env("FIELDBOOK_DATABASE", &db)
+            .env("FIELDBOOK_LISTEN", "127.0.0.1:0")
+            .env(variable, "many")
+            .arg("serve")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{variable}=many is refused");
+        assert!(said.contains("many"), "{variable}: {said}");
+    }
+}
