@@ -35,6 +35,7 @@ pub async fn missing(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ChunkParams {
     /// Where this chunk starts: the `received` of the upload's status.
     offset: u64,

@@ -59,6 +59,7 @@ impl utoipa::Modify for ProtocolAndAuth {
             let operations: [&mut Option<Operation>; 5] =
                 [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
             for operation in operations.into_iter().flatten() {
+                add_common_responses(operation, public);
                 let header = ParameterBuilder::new()
                     .name(PROTOCOL_HEADER)
                     .parameter_in(ParameterIn::Header)
@@ -77,6 +78,56 @@ impl utoipa::Modify for ProtocolAndAuth {
                 }
             }
         }
+    }
+}
+
+/// Adds to an operation the answers that come from what every request passes through rather than
+/// from its handler, so that the document lists every status the server can answer: the
+/// protocol check (400 `protocol_missing`, 426 `protocol_mismatch`), sign-in (401), the storage
+/// (503 `storage_unavailable`), and, where the operation reads them, the query string (400
+/// `invalid_query`), the path (400 `invalid_path`) and a JSON body (400 `invalid_json`, 413
+/// `body_too_large`, 415 `not_json`, 422 `invalid_json`).
+fn add_common_responses(operation: &mut Operation, public: bool) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let params = operation.parameters.as_deref().unwrap_or_default();
+    let reads_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
+    let reads_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
+    let reads_json =
+        operation.request_body.as_ref().is_some_and(|body| body.content.keys().any(|kind| kind == "application/json"));
+    let mut answers: Vec<(&str, &str)> = vec![
+        ("426", "`protocol_mismatch`: the request spoke another protocol version"),
+        ("503", "`storage_unavailable`: nothing was changed; try again"),
+    ];
+    let mut bad = vec!["`protocol_missing`"];
+    if !public {
+        answers.push(("401", "`unauthorized`: sign in again (the token is missing, unknown or revoked)"));
+    }
+    if reads_query {
+        bad.push("`invalid_query`");
+    }
+    if reads_path {
+        bad.push("`invalid_path`");
+    }
+    if reads_json {
+        bad.push("`invalid_json` (not JSON)");
+        answers.push(("413", "`body_too_large`"));
+        answers.push(("415", "`not_json`: send `content-type: application/json`"));
+        answers.push(("422", "`invalid_json`: JSON of the wrong shape"));
+    }
+    let bad = format!("{} (and any the operation names)", bad.join(", "));
+    answers.push(("400", &bad));
+    for (status, description) in answers {
+        // An answer the handler documents itself keeps its own description.
+        operation.responses.responses.entry(status.to_owned()).or_insert_with(|| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+                )
+                .build()
+                .into()
+        });
     }
 }
 

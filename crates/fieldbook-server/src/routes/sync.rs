@@ -13,9 +13,12 @@ use crate::extract::{ApiJson, ApiQuery};
 /// Stores a batch of the device's mutations, each exactly once.
 ///
 /// Numbers must continue the device's sequence; a batch that repeats numbers already stored
-/// (a retry) is answered from what was stored and changes nothing. A gap is refused (409
-/// `sequence_gap`) and nothing is stored. A mutation the rules refuse is acknowledged as
-/// `rejected` and kept as a conflict; the device must not resend it.
+/// (a retry) is answered from what was stored and changes nothing. A push is refused as a whole
+/// only for what is wrong with the push itself, and then nothing is stored: malformed (400
+/// `invalid_json`, 422, or 400 `invalid_input` for a number 0), a gap (409 `sequence_gap`, with
+/// `resend_from`), too many mutations (413 `batch_too_large`). Anything about one mutation is
+/// that mutation's outcome: `rejected` with a code, kept as a conflict, never resent, and the
+/// rest of the batch goes on. `acked_through` is the batch's last number (0 for an empty batch).
 #[utoipa::path(post, path = "/v1/sync/push", request_body = PushRequest, responses(
     (status = 200, body = PushResponse),
     (status = 400, body = ErrorBody),
@@ -45,6 +48,7 @@ pub async fn push(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PullParams {
     /// The cursor of the last page (0 for everything).
     #[serde(default)]
@@ -68,6 +72,7 @@ fn page_size(asked: Option<u32>, default: u32) -> ApiResult<u32> {
     (status = 200, body = PullResponse),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
+    (status = 409, body = ErrorBody, description = "`cursor_ahead`: the cursor is past the end of the caller's changes; pull again from 0"),
 ))]
 pub async fn pull(
     State(state): State<AppState>,
@@ -83,6 +88,7 @@ pub async fn pull(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StreamParams {
     /// The cursor of the last page the device applied (0 for everything).
     #[serde(default)]
@@ -150,6 +156,7 @@ impl Streaming {
         description = "One page per line, as /v1/sync/pull answers it"),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
+    (status = 409, body = ErrorBody, description = "`cursor_ahead`: the cursor is past the end of the caller's changes; pull again from 0"),
 ))]
 pub async fn pull_stream(
     State(state): State<AppState>,
