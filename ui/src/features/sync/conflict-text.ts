@@ -29,7 +29,16 @@ export interface ConflictDescription {
 }
 
 /** The refusal codes the server gives a heading for; any other reads as "refused". */
-export const conflictCodes = ['forbidden', 'visit_locked', 'rule_violation', 'invalid_input', 'not_found'] as const;
+export const conflictCodes = [
+  'forbidden',
+  'visit_locked',
+  'rule_violation',
+  'invalid_input',
+  'not_found',
+  'conflict',
+  'id_taken',
+  'mutation_mismatch',
+] as const;
 
 /** Longest text shown in a one-line summary; the facts keep it whole. */
 export const SUMMARY_LIMIT = 80;
