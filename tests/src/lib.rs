@@ -3,6 +3,7 @@
 
 #[cfg(feature = "e2e")]
 pub mod e2e;
+pub mod loopback;
 
 use std::path::{Path, PathBuf};
 

@@ -8,18 +8,16 @@
 //!
 //! `FIELDBOOK_CONVERGENCE_CASES` sets the number of cases (default 1000).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
-
 use chrono::Utc;
 use fieldbook_domain::*;
-use fieldbook_protocol::{EnrollResponse, WorkOrderFilter};
-use fieldbook_server::{AppState, Config, SystemClock, auth};
-use fieldbook_server_db::{Database, NewDevice, SupervisorChange};
-use fieldbook_store::{ListQuery, NewAnswer, Store};
-use fieldbook_sync::{SyncClient, remember_enrollment, sync_once};
+use fieldbook_protocol::WorkOrderFilter;
+use fieldbook_server_db::SupervisorChange;
+use fieldbook_store::{ListQuery, NewAnswer};
+use fieldbook_sync::sync_once;
+use fieldbook_tests::loopback::{EnrolledDevice, LoopbackServer, enrolled_device, loopback_server, new_technicians};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestRunner};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -57,60 +55,35 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 struct World {
-    base: String,
-    db: Arc<dyn Database>,
-    db_path: std::path::PathBuf,
+    server: LoopbackServer,
     template: ChecklistTemplate,
     site: (CustomerId, SiteId, ServicePolicy),
-    _dir: tempfile::TempDir,
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("server.sqlite");
-    let db: Arc<dyn Database> = Arc::new(fieldbook_server_sqlite::SqliteDatabase::open(&db_path).unwrap());
-    fieldbook_server::demo::load(db.as_ref(), 10, "convergence-pw", Utc::now()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(db.clone(), Arc::new(SystemClock), Config::default());
-    tokio::spawn(fieldbook_server::serve(listener, state, std::future::pending()));
+    let server = loopback_server(10).await;
+    let db = &server.db;
     let sample = db.work_orders(&WorkOrderFilter::default(), None).await.unwrap().remove(0);
     let customer = db.customer(sample.customer_id).await.unwrap().unwrap();
     let policy = db.policy(customer.policy_id).await.unwrap().unwrap();
     let site = sample.site_id;
-    World { base, db, db_path, template: templates::general_patrol(), site: (customer.id, site, policy), _dir: dir }
+    World { server, template: templates::general_patrol(), site: (customer.id, site, policy) }
 }
 
 struct Device {
-    store: Mutex<Store>,
-    client: SyncClient,
+    device: EnrolledDevice,
     technician: usize,
 }
 
-/// A device enrolled straight into storage (an argon2 sign-in per case would only cost time).
-async fn device(world: &World, technicians: &[fieldbook_protocol::UserInfo; 2], technician: usize) -> Device {
-    let token = auth::new_token();
-    let user = technicians[technician].clone();
-    let info = world
-        .db
-        .create_device(NewDevice {
-            id: uuid_v7(),
-            user_id: user.id,
-            name: "property device".into(),
-            token_hash: auth::token_hash(&token),
-            enrolled_at: Utc::now(),
-            public_key: None,
-        })
-        .await
-        .unwrap();
-    let store = Mutex::new(Store::open_in_memory().unwrap());
-    let enrolled = EnrollResponse { device_id: info.id, token: token.clone(), user, last_seq: info.last_seq };
-    remember_enrollment(&store, &world.base, &enrolled).unwrap();
-    Device { store, client: SyncClient::new(&world.base, &token), technician }
+impl std::ops::Deref for Device {
+    type Target = EnrolledDevice;
+    fn deref(&self) -> &EnrolledDevice {
+        &self.device
+    }
 }
 
-fn uuid_v7() -> String {
-    WorkOrderId::new().to_string()
+async fn device(world: &World, technicians: &[fieldbook_protocol::UserInfo], technician: usize) -> Device {
+    Device { device: enrolled_device(&world.server, &technicians[technician]).await, technician }
 }
 
 fn work_order(world: &World, number: usize, assignee: UserId) -> WorkOrder {
@@ -166,35 +139,14 @@ fn local_records(device: &Device, ids: &[WorkOrderId]) -> BTreeMap<WorkOrderId, 
 }
 
 fn server_records(world: &World, id: WorkOrderId) -> BTreeSet<String> {
-    let conn =
-        rusqlite::Connection::open_with_flags(&world.db_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let conn = rusqlite::Connection::open_with_flags(&world.server.db_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap();
     let mut statement = conn.prepare("SELECT id FROM records WHERE work_order_id = ?1").unwrap();
     statement.query_map([id.to_string()], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
 }
 
-/// Two technicians of their own for each case, so every case starts with empty change streams.
-async fn technicians(world: &World) -> [fieldbook_protocol::UserInfo; 2] {
-    let mut made = Vec::new();
-    for name in ["甲", "乙"] {
-        let id = UserId::new();
-        let info = fieldbook_protocol::UserInfo {
-            id,
-            username: format!("case-{id}"),
-            name: format!("技术员{name}"),
-            staff_no: "P".into(),
-            role: Role::Technician,
-            supervisor_id: None,
-            disabled: false,
-        };
-        let record =
-            fieldbook_server_db::UserRecord { info, password_hash: "not used: devices are enrolled directly".into() };
-        made.push(world.db.create_user(record).await.unwrap());
-    }
-    [made[0].clone(), made[1].clone()]
-}
-
 async fn run_case(world: &World, ops: Vec<Op>) {
-    let technicians = technicians(world).await;
+    let technicians = new_technicians(&world.server, None, 2).await;
     let devices = [
         device(world, &technicians, 0).await,
         device(world, &technicians, 0).await,
@@ -202,7 +154,7 @@ async fn run_case(world: &World, ops: Vec<Op>) {
     ];
     let mut ids = Vec::new();
     for (n, technician) in [0, 0, 1].into_iter().enumerate() {
-        let wo = world.db.create_work_order(work_order(world, n, technicians[technician].id)).await.unwrap();
+        let wo = world.server.db.create_work_order(work_order(world, n, technicians[technician].id)).await.unwrap();
         ids.push(wo.id);
     }
     for d in &devices {
@@ -238,12 +190,14 @@ async fn run_case(world: &World, ops: Vec<Op>) {
             }
             Op::Reassign { wo, technician } => {
                 let _ = world
+                    .server
                     .db
                     .change_work_order(ids[wo], SupervisorChange::Assign(technicians[technician].id), Utc::now())
                     .await;
             }
             Op::Cancel { wo } => {
                 let _ = world
+                    .server
                     .db
                     .change_work_order(ids[wo], SupervisorChange::Cancel { reason: "客户取消".into() }, Utc::now())
                     .await;
@@ -266,7 +220,7 @@ async fn run_case(world: &World, ops: Vec<Op>) {
         let technician = technicians[d.technician].id;
         let mut expected = BTreeMap::new();
         for id in &ids {
-            let server = world.db.work_order(*id).await.unwrap().unwrap();
+            let server = world.server.db.work_order(*id).await.unwrap().unwrap();
             if server.assignee == Some(technician) {
                 expected.insert(*id, (server.status, server_records(world, *id)));
             }
