@@ -244,13 +244,21 @@ async fn a_thousand_faulty_sync_sessions_lose_nothing_and_duplicate_nothing() {
     let mut written = 0;
     let mut failed_sessions = 0;
     let mut restarts = 0;
+    let mut correctives = Vec::new();
     proxy.set_fault_rate(0.5);
     for session in 0..sessions {
         for _ in 0..rng.random_range(0..3) {
             let mut s = store.lock().unwrap();
-            if rng.random_bool(0.5) {
+            let kind = rng.random_range(0..5);
+            if kind < 2 {
                 let wo = &mine[rng.random_range(0..mine.len())];
                 s.add_note(wo.id, None, &format!("第 {session} 次同步前的记录 🔧"), Utc::now()).unwrap();
+            } else if kind == 2 {
+                // Each becomes a work order on the server, made once however often it is sent.
+                let symptom = format!("第 {session} 次：滤网需更换");
+                let request =
+                    s.request_corrective(visits[1].id, None, FaultLevel::Minor, &symptom, None, Utc::now()).unwrap();
+                correctives.push(request.id);
             } else {
                 let item = items.iter().find(|i| matches!(i.kind, ItemKind::Check)).unwrap();
                 let outcome = if rng.random_bool(0.5) { CheckOutcome::Normal } else { CheckOutcome::Abnormal };
@@ -270,6 +278,13 @@ async fn a_thousand_faulty_sync_sessions_lose_nothing_and_duplicate_nothing() {
             server = ServerProcess::start(&db_path);
             *proxy.upstream.lock().unwrap() = server.addr;
             restarts += 1;
+        }
+        // Now and then a shorter push first, as a device sends when its batch is cut short
+        // by size: it follows whatever push before it was lost.
+        if rng.random_bool(0.2) {
+            let rows = rng.random_range(1..4);
+            let mut report = fieldbook_sync::SyncReport::default();
+            let _ = fieldbook_sync::push_waiting(&store, &client, rows, Utc::now(), &|_| {}, &mut report).await;
         }
         if sync_once(&store, &client, Utc::now()).await.is_err() {
             failed_sessions += 1;
@@ -332,7 +347,14 @@ async fn a_thousand_faulty_sync_sessions_lose_nothing_and_duplicate_nothing() {
         assert_eq!(copy.notes.len(), original.notes.len(), "{}: every note exactly once", wo.number);
         assert_eq!(copy.results.len(), original.results.len(), "{}: every answer exactly once", wo.number);
         assert_eq!(copy.content_hash(), original.content_hash(), "{}", wo.number);
-        records += original.notes.len() + original.results.len();
+        let asked = store.lock().unwrap().corrective_requests(wo.id).unwrap();
+        assert_eq!(fresh.lock().unwrap().corrective_requests(wo.id).unwrap(), asked, "{}", wo.number);
+        records += original.notes.len() + original.results.len() + asked.len();
     }
     assert_eq!(records, written, "every local write is on the server exactly once");
+    // Every corrective request made its one work order.
+    for id in &correctives {
+        assert!(db.work_order(*id).await.unwrap().is_some(), "corrective work order {id}");
+    }
+    eprintln!("{} corrective work orders made", correctives.len());
 }
