@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Fuzzes the real server from its own OpenAPI document with schemathesis: every operation,
-# as a supervisor and as a technician, looking for any 5xx answer. Part of `./dev test`.
-# (The coverage phase is left out: schemathesis 4.32 raised an internal "inconsistent
-# results" error generating cases for one schema there, which says nothing of the server.)
+# Checks the real server's OpenAPI document against the OpenAPI specification
+# (openapi-spec-validator), then fuzzes the server from it with schemathesis: every operation, as
+# a supervisor and as a technician, in the examples, coverage, fuzzing and stateful phases,
+# failing on any 5xx answer, any status code or response body the document does not declare,
+# and any wrong content type or header. Part of `./dev test`.
 #
 # Usage: scripts/schemathesis.sh [seconds per role, default 60]
 set -euo pipefail
@@ -12,8 +13,10 @@ VENV=.fieldbook/venv
 if [ ! -x "$VENV/bin/st" ]; then
   echo "==> installing schemathesis (PyPI) into $VENV" >&2
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis>=4,<5"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis>=4,<5" "openapi-spec-validator>=0.7,<1"
 fi
+[ -x "$VENV/bin/openapi-spec-validator" ] ||
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator>=0.7,<1"
 # `./dev test` passes the server its workspace test run just built (building it alone would
 # compile its dependencies again with other features: four minutes of CI).
 SERVER=${FIELDBOOK_SERVER_BIN:-}
@@ -31,6 +34,10 @@ PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
 BASE="http://127.0.0.1:$PORT"
 for _ in $(seq 100); do python3 -c "import urllib.request; urllib.request.urlopen('$BASE/healthz')" 2>/dev/null && break; sleep 0.1; done
+
+# The document itself is valid OpenAPI (3.1): unique operation ids, resolvable references.
+python3 -c "import urllib.request; open('$WORK/openapi.json', 'wb').write(urllib.request.urlopen('$BASE/openapi.json').read())"
+"$VENV/bin/openapi-spec-validator" "$WORK/openapi.json"
 
 # The protocol the server speaks, from /healthz: every request must carry it, or the server
 # refuses it before doing anything (and a fuzzer would test nothing but that refusal).
@@ -53,11 +60,17 @@ status=0
 for user in supervisor tech1; do
   echo "==> schemathesis as $user (${SECONDS_PER_ROLE}s)" >&2
   TOKEN=$(token "$user") || { echo "could not sign in as $user with protocol $PROTOCOL" >&2; exit 1; }
-  "$VENV/bin/st" run "$BASE/openapi.json" \
-    --checks not_a_server_error \
+  # A technician is refused every supervisor's operation (403, as documented); the coverage
+  # phase of schemathesis 4.32 fails with an internal "inconsistent results" error generating
+  # cases for the template schema when every answer is that refusal, which says nothing of the
+  # server. The supervisor's run covers that operation.
+  exclude=()
+  [ "$user" = tech1 ] && exclude=(--exclude-operation-id create_template)
+  "$VENV/bin/st" run "$BASE/openapi.json" "${exclude[@]}" \
+    --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,response_headers_conformance \
     --header "Authorization: Bearer $TOKEN" \
     --header "fieldbook-protocol: $PROTOCOL" \
-    --phases examples,fuzzing \
+    --phases examples,coverage,fuzzing,stateful \
     --max-time "$SECONDS_PER_ROLE" \
     --workers 2 \
     --seed 20261122 \

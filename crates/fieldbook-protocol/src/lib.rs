@@ -312,9 +312,9 @@ pub struct Change {
     pub body: ChangeBody,
 }
 
-/// On the wire a page has its own compact layout (protocol 3, `wire.rs`); the schema shows
-/// the changes as they are read back.
-#[derive(Debug, Clone, PartialEq, ToSchema)]
+/// On the wire a page has its own compact layout (protocol 3, `wire.rs`), and that is what the
+/// published schema (`PullPage`) describes; read back, it is this.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PullResponse {
     pub changes: Vec<Change>,
     /// The customers, sites, assets, templates, policies and assignees that this page's work
@@ -324,6 +324,24 @@ pub struct PullResponse {
     pub cursor: u64,
     /// More changes wait beyond this page.
     pub more: bool,
+}
+
+/// The schema of a pull page is the one it travels in.
+impl utoipa::PartialSchema for PullResponse {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::Ref::from_schema_name("PullPage").into()
+    }
+}
+
+impl ToSchema for PullResponse {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "PullPage".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        schemas.push(("PullPage".into(), <wire::WirePage as utoipa::PartialSchema>::schema()));
+        <wire::WirePage as ToSchema>::schemas(schemas);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -57,6 +57,35 @@ impl Stamp {
     }
 }
 
+/// On the wire: whole milliseconds after the base time the field names, or the time itself.
+impl utoipa::PartialSchema for Stamp {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .description(Some("whole milliseconds after the field's base time")),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+                    .description(Some(
+                        "the time itself (RFC 3339), when it is not a whole number of milliseconds away",
+                    )),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Stamp {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "WireTime".into()
+    }
+}
+
 impl Serialize for Stamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -92,7 +121,10 @@ fn is_zero(value: &u32) -> bool {
     *value == 0
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A work order on the wire: as `WorkOrder`, with its deadlines (`respond_by`, `arrive_by`,
+/// `resolve_by`, `loaner_by`) flattened, and every time but `reported_at` as milliseconds after
+/// `reported_at`; empty texts, absent values and a zero `visit_version` left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 struct WireWorkOrder {
     id: WorkOrderId,
     number: String,
@@ -207,7 +239,7 @@ impl WireWorkOrder {
 }
 
 /// One checklist result of a run, without its work order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 struct WireResult {
     id: ResultId,
     item_key: String,
@@ -219,13 +251,17 @@ struct WireResult {
     t: Stamp,
     /// The clock stamp, when it is not the one a device gives (see the module's notes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     hlc: Option<Hlc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     supersedes: Option<ResultId>,
 }
 
-/// One entry of a page: one change, or a run of checklist results.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// One entry of a page: exactly one of `w` (a work order as it now stands), `r` with `results`
+/// (a run of checklist results of that work order, one change each, with consecutive
+/// versions), `op` (another visit record, as pushed) or `x` (a work order no longer the
+/// caller's).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 struct WireEntry {
     /// The version of the entry's (first) change, when it is not one after the previous one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -244,7 +280,9 @@ struct WireEntry {
     x: Option<WorkOrderId>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A pull page as it travels (protocol 3): see docs/sync.md for how it reads back.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PullPage)]
 pub(crate) struct WirePage {
     changes: Vec<WireEntry>,
     #[serde(default, skip_serializing_if = "ReferenceData::is_empty")]

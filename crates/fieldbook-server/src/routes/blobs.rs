@@ -17,10 +17,11 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, parse_id};
 
 /// Which of these blobs the server lacks, so a device uploads only those.
-#[utoipa::path(post, path = "/v1/blobs/missing", request_body = MissingBlobsRequest, responses(
+#[utoipa::path(post, operation_id = "missing_blobs", path = "/v1/blobs/missing", request_body = MissingBlobsRequest, responses(
     (status = 200, body = MissingBlobsResponse),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
+    (status = 403, body = ErrorBody, description = "`forbidden`: only a technician's device uploads"),
 ))]
 pub async fn missing(
     State(state): State<AppState>,
@@ -48,12 +49,13 @@ pub struct ChunkParams {
 /// Chunks must arrive in order (`offset` = bytes received so far, else 409 `wrong_offset`);
 /// an interrupted upload resumes from its status. When the last byte arrives the server
 /// re-hashes the whole blob: if SHA-256 is not the id, the upload is discarded (422).
-#[utoipa::path(put, path = "/v1/blobs/{id}", params(("id" = String, Path, description = "SHA-256, lowercase hex"), ChunkParams),
+#[utoipa::path(put, operation_id = "upload_blob", path = "/v1/blobs/{id}", params(("id" = String, Path, description = "SHA-256, lowercase hex"), ChunkParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses(
         (status = 200, body = UploadStatus),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "`forbidden`: only a technician's device uploads"),
         (status = 409, body = ErrorBody),
         (status = 413, body = ErrorBody),
         (status = 422, body = ErrorBody),
@@ -87,10 +89,11 @@ pub async fn upload(
 }
 
 /// How far an upload got (to resume it), or that the blob is stored.
-#[utoipa::path(get, path = "/v1/blobs/{id}/status", params(("id" = String, Path, description = "SHA-256, lowercase hex")), responses(
+#[utoipa::path(get, operation_id = "upload_status", path = "/v1/blobs/{id}/status", params(("id" = String, Path, description = "SHA-256, lowercase hex")), responses(
     (status = 200, body = UploadStatus),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
+    (status = 403, body = ErrorBody, description = "`forbidden`: only a technician's device uploads"),
     (status = 404, body = ErrorBody),
 ))]
 pub async fn status(
@@ -104,7 +107,7 @@ pub async fn status(
 }
 
 /// A stored blob, to whoever may read one of the work orders it belongs to.
-#[utoipa::path(get, path = "/v1/blobs/{id}", params(("id" = String, Path, description = "SHA-256, lowercase hex")), responses(
+#[utoipa::path(get, operation_id = "download_blob", path = "/v1/blobs/{id}", params(("id" = String, Path, description = "SHA-256, lowercase hex")), responses(
     (status = 200, content_type = "application/octet-stream", body = Vec<u8>),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),

@@ -14,7 +14,7 @@ use crate::extract::{ApiPath, ApiQuery};
 /// Refused changes, newest first: a technician's own, a supervisor's team's, all for an admin.
 /// A page holds `limit` (default 200); the next page is the one `before` the last `id` of this
 /// one.
-#[utoipa::path(get, path = "/v1/conflicts", params(ConflictFilter), responses(
+#[utoipa::path(get, operation_id = "list_conflicts", path = "/v1/conflicts", params(ConflictFilter), responses(
     (status = 200, body = Vec<ConflictInfo>),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
@@ -36,7 +36,7 @@ pub async fn list(
 }
 
 /// Marks a conflict as dealt with. The record of it stays; resolving twice keeps the first.
-#[utoipa::path(post, path = "/v1/conflicts/{id}/resolve", params(("id" = i64, Path, description = "conflict number")), responses(
+#[utoipa::path(post, operation_id = "resolve_conflict", path = "/v1/conflicts/{id}/resolve", params(("id" = i64, Path, description = "conflict number")), responses(
     (status = 200, body = ConflictInfo),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),

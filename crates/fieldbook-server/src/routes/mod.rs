@@ -31,10 +31,7 @@ use crate::error::ApiError;
 use crate::observe;
 
 #[derive(OpenApi)]
-#[openapi(
-    info(title = "Fieldbook server", description = "Sync hub for Fieldbook devices and the supervisors' API."),
-    modifiers(&ProtocolAndAuth)
-)]
+#[openapi(info(title = "Fieldbook server", description = "Sync hub for Fieldbook devices and the supervisors' API."))]
 struct ApiDoc;
 
 /// Operations that need no sign-in.
@@ -169,6 +166,9 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = api().split_for_parts();
     let (_, health_doc) = OpenApiRouter::<AppState>::new().routes(routes!(healthz)).split_for_parts();
     doc.merge(health_doc);
+    // Applied to the whole document: a modifier named in `#[openapi(...)]` runs before the
+    // router adds its operations, and so never saw one of them.
+    utoipa::Modify::modify(&ProtocolAndAuth, &mut doc);
     doc
 }
 

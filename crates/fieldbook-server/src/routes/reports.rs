@@ -11,7 +11,7 @@ use crate::extract::ApiPath;
 use crate::routes::work_orders::readable;
 
 /// The signed reports of a work order, oldest first (each amendment names the one before).
-#[utoipa::path(get, path = "/v1/work-orders/{id}/reports", params(("id" = String, Path)), responses(
+#[utoipa::path(get, operation_id = "list_work_order_reports", path = "/v1/work-orders/{id}/reports", params(("id" = String, Path)), responses(
     (status = 200, body = Vec<LedgerEntry>),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
@@ -30,7 +30,7 @@ pub async fn of_work_order(
 /// One signed report by its hash (at least 8 hex digits, or its short code), checked now: its
 /// hash, the device's signature, every image against the server's copy, the key the device
 /// enrolled with and whether it was revoked, and its link in the ledger's chain.
-#[utoipa::path(get, path = "/v1/reports/{hash}", params(("hash" = String, Path)), responses(
+#[utoipa::path(get, operation_id = "check_report", path = "/v1/reports/{hash}", params(("hash" = String, Path)), responses(
     (status = 200, body = ReportCheck),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),

@@ -23,7 +23,7 @@ async fn assignee(state: &AppState, id: Option<fieldbook_domain::UserId>) -> Api
 }
 
 /// The schedules the caller may see: a supervisor's team's and unassigned ones, all for an admin.
-#[utoipa::path(get, path = "/v1/schedules", responses(
+#[utoipa::path(get, operation_id = "list_schedules", path = "/v1/schedules", responses(
     (status = 200, body = Vec<PatrolSchedule>),
     (status = 401, body = ErrorBody),
     (status = 403, body = ErrorBody),
@@ -39,7 +39,7 @@ pub async fn list(State(state): State<AppState>, actor: Actor) -> ApiResult<Json
 
 /// Makes a schedule and creates the work orders already due. Sending the same schedule again
 /// (a retry) answers with the stored one and creates nothing.
-#[utoipa::path(post, path = "/v1/schedules", request_body = CreateSchedule, responses(
+#[utoipa::path(post, operation_id = "create_schedule", path = "/v1/schedules", request_body = CreateSchedule, responses(
     (status = 201, body = ScheduleResult),
     (status = 200, body = ScheduleResult, description = "the same schedule was made before"),
     (status = 400, body = ErrorBody),
@@ -72,7 +72,7 @@ pub async fn create(
 }
 
 /// Pauses or resumes a schedule; resuming creates what is due now.
-#[utoipa::path(put, path = "/v1/schedules/{id}/active", request_body = ScheduleActive,
+#[utoipa::path(put, operation_id = "set_schedule_active", path = "/v1/schedules/{id}/active", request_body = ScheduleActive,
     params(("id" = String, Path, description = "schedule id")),
     responses(
         (status = 200, body = ScheduleResult),

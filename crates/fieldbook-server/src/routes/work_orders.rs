@@ -31,7 +31,7 @@ pub(crate) async fn readable(state: &AppState, actor: &Actor, id: &str) -> ApiRe
 }
 
 /// Work orders the caller may see: a technician's own, a supervisor's team's, all for an admin.
-#[utoipa::path(get, path = "/v1/work-orders", params(WorkOrderFilter), responses(
+#[utoipa::path(get, operation_id = "list_work_orders", path = "/v1/work-orders", params(WorkOrderFilter), responses(
     (status = 200, body = Vec<WorkOrder>),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
@@ -60,7 +60,7 @@ pub async fn list(
 
 /// Records a work order from a customer's call; its deadlines follow from the report time,
 /// the fault level and the customer's service policy.
-#[utoipa::path(post, path = "/v1/work-orders", request_body = CreateWorkOrder, responses(
+#[utoipa::path(post, operation_id = "create_work_order", path = "/v1/work-orders", request_body = CreateWorkOrder, responses(
     (status = 201, body = WorkOrder),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
@@ -103,7 +103,7 @@ pub async fn create(
 }
 
 /// One work order.
-#[utoipa::path(get, path = "/v1/work-orders/{id}", params(("id" = String, Path)), responses(
+#[utoipa::path(get, operation_id = "get_work_order", path = "/v1/work-orders/{id}", params(("id" = String, Path)), responses(
     (status = 200, body = WorkOrder),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
@@ -139,7 +139,7 @@ async fn change(state: &AppState, actor: &Actor, id: &str, change: SupervisorCha
 
 /// Changes the supervisor-owned fields: schedule, fault level (and with it the deadlines),
 /// instructions.
-#[utoipa::path(patch, path = "/v1/work-orders/{id}", params(("id" = String, Path)), request_body = UpdateWorkOrder, responses(
+#[utoipa::path(patch, operation_id = "update_work_order", path = "/v1/work-orders/{id}", params(("id" = String, Path)), request_body = UpdateWorkOrder, responses(
     (status = 200, body = WorkOrder),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
@@ -158,7 +158,7 @@ pub async fn update(
 
 /// Assigns or reassigns a work order to a technician of the supervisor's team. The previous
 /// assignee's device drops it at its next sync.
-#[utoipa::path(post, path = "/v1/work-orders/{id}/assign", params(("id" = String, Path)), request_body = AssignRequest, responses(
+#[utoipa::path(post, operation_id = "assign_work_order", path = "/v1/work-orders/{id}/assign", params(("id" = String, Path)), request_body = AssignRequest, responses(
     (status = 200, body = WorkOrder),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
@@ -176,7 +176,7 @@ pub async fn assign(
 }
 
 /// Cancels a work order not yet signed; a supervisor's cancel wins.
-#[utoipa::path(post, path = "/v1/work-orders/{id}/cancel", params(("id" = String, Path)), request_body = CancelRequest, responses(
+#[utoipa::path(post, operation_id = "cancel_work_order", path = "/v1/work-orders/{id}/cancel", params(("id" = String, Path)), request_body = CancelRequest, responses(
     (status = 200, body = WorkOrder),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
@@ -194,7 +194,7 @@ pub async fn cancel(
 }
 
 /// Approves a completed visit, or returns it to the technician with a reason.
-#[utoipa::path(post, path = "/v1/work-orders/{id}/review", params(("id" = String, Path)), request_body = ReviewRequest, responses(
+#[utoipa::path(post, operation_id = "review_work_order", path = "/v1/work-orders/{id}/review", params(("id" = String, Path)), request_body = ReviewRequest, responses(
     (status = 200, body = WorkOrder),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
