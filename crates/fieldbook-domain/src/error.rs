@@ -39,7 +39,7 @@ pub enum RuleViolation {
     RefusedTransition { from: WorkOrderStatus, action: StatusAction },
     #[error("this visit was signed and is {status}; it can no longer be changed (a supervisor can return it for a new version)", status = .0.as_str())]
     VisitLocked(WorkOrderStatus),
-    #[error("the work order is {status}, with no visit in progress; visit records are taken from arrival until the customer signs", status = .0.as_str())]
+    #[error("the work order is {status}, with no visit in progress; visit records are taken from setting off until the customer signs", status = .0.as_str())]
     NoVisitInProgress(WorkOrderStatus),
     #[error("checklist item '{0}' is not in this work order's checklist; pick an item from the list")]
     UnknownChecklistItem(String),
