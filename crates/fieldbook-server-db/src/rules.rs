@@ -169,15 +169,49 @@ pub fn refusal(err: &DbError) -> Option<Outcome> {
 /// What a mutation says, as SHA-256 hex over its id and its operation as JSON: a replay under
 /// a stored number or mutation id is the same mutation only if this is the same. The clock
 /// stamp is left out; it orders a mutation, it does not say what it does.
+///
+/// The JSON is canonical (keys sorted) and leaves out every empty value (null, false, 0, "",
+/// [] and {}), so that a server upgraded with a new optional field (absent, or at its zero
+/// default, in a replay of a change stored before) still knows the replay for the same
+/// mutation.
 pub fn mutation_digest(mutation: &Mutation) -> Result<String, DbError> {
     use sha2::{Digest, Sha256};
-    let op = serde_json::to_vec(&mutation.op)
+    let op = serde_json::to_value(&mutation.op)
+        .map_err(|e| DbError::Backend(format!("a mutation could not be encoded as JSON: {e}")))?;
+    let op = serde_json::to_vec(&without_empty_values(op))
         .map_err(|e| DbError::Backend(format!("a mutation could not be encoded as JSON: {e}")))?;
     let mut hash = Sha256::new();
     hash.update(mutation.id.to_string().as_bytes());
     hash.update(b"\n");
     hash.update(&op);
     Ok(hex::encode(hash.finalize()))
+}
+
+/// `value` with every object member whose value is empty left out, at any depth (array items
+/// stay: their places are content).
+fn without_empty_values(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    fn empty(value: &Value) -> bool {
+        match value {
+            Value::Null => true,
+            Value::Bool(b) => !b,
+            Value::Number(n) => n.as_f64() == Some(0.0),
+            Value::String(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+        }
+    }
+    match value {
+        Value::Object(members) => Value::Object(
+            members
+                .into_iter()
+                .map(|(key, value)| (key, without_empty_values(value)))
+                .filter(|(_, value)| !empty(value))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_empty_values).collect()),
+        other => other,
+    }
 }
 
 /// The answer to a mutation under a number or mutation id already stored, given what is stored
@@ -541,6 +575,12 @@ mod tests {
         let mut restamped = m.clone();
         restamped.hlc = fieldbook_domain::Hlc::at(1_765_000_000_000);
         assert_eq!(mutation_digest(&restamped).unwrap(), digest, "the clock stamp is not content");
+        // A field a later server adds, absent or empty in a replay, is not content either.
+        let value = serde_json::json!({"type": "note", "record": {"text": "到场", "new_field": null, "n": 0}});
+        let plain = serde_json::json!({"type": "note", "record": {"text": "到场"}});
+        assert_eq!(without_empty_values(value), plain);
+        let items = serde_json::json!({"list": [0, null, "", {"a": false}]});
+        assert_eq!(without_empty_values(items), serde_json::json!({"list": [0, null, "", {}]}), "array items stay");
         assert_eq!(replay_outcome(Outcome::Applied, Some(&digest), &digest, "4"), Outcome::AlreadyApplied);
         let refused = rejected("forbidden", "no");
         assert_eq!(replay_outcome(refused.clone(), Some(&digest), &digest, "4"), refused);
