@@ -31,7 +31,8 @@ pub struct InspectionResult {
     pub note: String,
     #[serde(deserialize_with = "crate::rfc3339::utc")]
     pub recorded_at: DateTime<Utc>,
-    /// Orders answers to the same item: the later stamp is in force (see [`crate::hlc`]).
+    /// The hybrid logical clock stamp of the answer (docs/sync.md, "Clock stamps"): of two
+    /// answers to the same item, the one with the later stamp is in force.
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hlc: Hlc,

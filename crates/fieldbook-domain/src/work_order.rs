@@ -282,7 +282,9 @@ pub struct User {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkOrder {
     pub id: WorkOrderId,
-    /// Human number, e.g. `WO-20261122-0042`; unique.
+    /// Human number, unique: imported as given (e.g. `WO-20261122-00042`); made on a device,
+    /// `WO-<yyyymmdd>-<last six hex digits of the id>` or the id's next free number
+    /// ([`numbers_for`]).
     pub number: String,
     pub customer_id: CustomerId,
     pub site_id: SiteId,

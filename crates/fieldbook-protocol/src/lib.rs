@@ -110,7 +110,7 @@ pub enum MutationOp {
     /// A corrective work order asked for from a visit; becomes a new work order.
     CorrectiveRequest(CorrectiveRequest),
     /// The signed visit report made at sign-off; the server checks it and appends it to the
-    /// report ledger. Never part of a pull.
+    /// report ledger, and streams it as a record to everyone who holds the work order.
     Report(Box<SignedReport>),
     /// A supervisor's step: a new work order, an assignment, a schedule or level change, a
     /// cancel, or a review. Checked against the supervisor's team; streamed as the work order.
@@ -138,6 +138,7 @@ impl MutationOp {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Mutation {
     /// The device's own sequence number: 1, 2, 3, … with no gaps, never reused.
+    #[schema(minimum = 1)]
     pub seq: u64,
     pub id: MutationId,
     /// The device's hybrid logical clock stamp of the change: audit order across one

@@ -249,7 +249,8 @@ struct WireResult {
     note: String,
     /// `recorded_at`, after the previous result's of the run.
     t: Stamp,
-    /// The clock stamp, when it is not the one a device gives (see the module's notes).
+    /// The clock stamp, left out when it is (`t` in whole milliseconds, counter 0, the node of
+    /// the run's previous stamp, or 0 for the first) — what a device stamps (docs/sync.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     hlc: Option<Hlc>,

@@ -600,3 +600,44 @@ async fn a_gap_names_the_number_to_resend_from_as_a_field_and_stores_nothing() {
         assert_eq!((status, body["code"].as_str()), (StatusCode::CONFLICT, Some("cursor_ahead")), "{route}: {body}");
     }
 }
+
+#[tokio::test]
+async fn every_documented_operation_is_routed_and_every_declared_query_parameter_is_read() {
+    let server = Server::start().await;
+    let admin = server.client("admin").await;
+    let (_, doc) = Client::anonymous(&server.base).get("/openapi.json").await;
+    let paths = doc["paths"].as_object().unwrap();
+    let mut operations = 0;
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let Ok(method) = Method::from_bytes(method.to_uppercase().as_bytes()) else { continue };
+            // Path parameters get a well-formed value no record has.
+            let concrete = path.replace("{id}", &WorkOrderId::new().to_string()).replace("{hash}", &"ab".repeat(32));
+            let response = admin.request(method.clone(), &concrete).send().await.unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let routed = !(status == StatusCode::METHOD_NOT_ALLOWED
+                || body["message"].as_str().is_some_and(|m| m.starts_with("no such endpoint")));
+            assert!(routed, "{method} {path} is documented but not routed: {status} {body}");
+            // A declared query parameter is one the handler reads: a value of the wrong type
+            // is refused as a bad query, not ignored.
+            let declared = operation["parameters"].as_array().cloned().unwrap_or_default();
+            for parameter in declared.iter().filter(|p| p["in"] == "query") {
+                let name = parameter["name"].as_str().unwrap();
+                let kind = parameter["schema"]["type"].clone();
+                let numeric = kind == "integer" || kind.as_array().is_some_and(|t| t.contains(&json!("integer")));
+                if !numeric {
+                    continue;
+                }
+                let (status, body) = admin.send(method.clone(), &format!("{concrete}?{name}=not-a-number"), None).await;
+                assert_eq!(
+                    (status, body["code"].as_str()),
+                    (StatusCode::BAD_REQUEST, Some("invalid_query")),
+                    "{method} {path}?{name}: {body}"
+                );
+            }
+            operations += 1;
+        }
+    }
+    assert!(operations >= 40, "{operations} operations documented");
+}

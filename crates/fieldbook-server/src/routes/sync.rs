@@ -54,6 +54,7 @@ pub struct PullParams {
     #[serde(default)]
     after: u64,
     /// Page size, 1 to 5000 (default 500).
+    #[param(minimum = 1, maximum = 5000)]
     limit: Option<u32>,
     /// Changes waiting in the device's outbox as it pulls, shown to its supervisor.
     pending: Option<u64>,
@@ -94,6 +95,7 @@ pub struct StreamParams {
     #[serde(default)]
     after: u64,
     /// The largest page, 1 to 5000 (default 5000).
+    #[param(minimum = 1, maximum = 5000)]
     limit: Option<u32>,
     /// Changes waiting in the device's outbox as it pulls, shown to its supervisor.
     pending: Option<u64>,
@@ -144,7 +146,7 @@ impl Streaming {
 }
 
 /// The caller's changes after a cursor, in order, as a stream of pages: one
-/// [`PullResponse`] per line, each as `/v1/sync/pull` would answer it, read and sent one after
+/// compact page (`PullPage`) per line, each as `/v1/sync/pull` would answer it, read and sent one after
 /// another without waiting for the device to ask (so a first sync of tens of thousands of
 /// changes does not wait a round trip per page). Pages start small and grow by half up to
 /// `limit`. The stream ends after the last page (`more: false`), or with a page that says
