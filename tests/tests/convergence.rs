@@ -1,10 +1,10 @@
 //! Convergence, as a property: three devices (two of technician tech1, one of tech2) and a
 //! supervisor make random changes offline to the same work orders — notes, status steps,
-//! answers, reassignments, cancels — with random partial syncs in between. Once everyone has
-//! synced without faults: every device holds exactly what the server holds for its
-//! technician, record for record; the two devices of one technician agree byte for byte; and
-//! every change a device accepted locally is either on the server or in that device's
-//! conflicts list. Nothing acknowledged is lost.
+//! answers, corrective requests, reassignments, cancels — with random partial syncs in
+//! between. Once everyone has synced without faults: every device holds exactly what the server
+//! holds for its technician, record for record; the two devices of one technician agree byte
+//! for byte; and every change a device accepted locally is either on the server or in that
+//! device's conflicts list. Nothing acknowledged is lost.
 //!
 //! `FIELDBOOK_CONVERGENCE_CASES` sets the number of cases (default 1000).
 
@@ -21,12 +21,36 @@ use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone)]
 enum Op {
-    Note { device: usize, wo: usize },
-    Step { device: usize, wo: usize, action: StatusAction },
-    Answer { device: usize, wo: usize, abnormal: bool },
-    Reassign { wo: usize, technician: usize },
-    Cancel { wo: usize },
-    Sync { device: usize },
+    Note {
+        device: usize,
+        wo: usize,
+    },
+    Step {
+        device: usize,
+        wo: usize,
+        action: StatusAction,
+    },
+    Answer {
+        device: usize,
+        wo: usize,
+        abnormal: bool,
+    },
+    /// A corrective work order asked for on the visit: made once on the server, however often
+    /// it is sent, under the first free number of its id.
+    Corrective {
+        device: usize,
+        wo: usize,
+    },
+    Reassign {
+        wo: usize,
+        technician: usize,
+    },
+    Cancel {
+        wo: usize,
+    },
+    Sync {
+        device: usize,
+    },
 }
 
 const DEVICES: usize = 3;
@@ -48,6 +72,7 @@ fn op() -> impl Strategy<Value = Op> {
             wo,
             abnormal
         }),
+        (device.clone(), wo.clone()).prop_map(|(device, wo)| Op::Corrective { device, wo }),
         (wo.clone(), 0..2usize).prop_map(|(wo, technician)| Op::Reassign { wo, technician }),
         wo.prop_map(|wo| Op::Cancel { wo }),
         device.prop_map(|device| Op::Sync { device }),
@@ -133,6 +158,7 @@ fn local_records(device: &Device, ids: &[WorkOrderId]) -> BTreeMap<WorkOrderId, 
             let visit = store.visit(*id).unwrap();
             let mut records: BTreeSet<String> = visit.results.iter().map(|r| r.id.to_string()).collect();
             records.extend(visit.notes.iter().map(|n| n.id.to_string()));
+            records.extend(store.corrective_requests(*id).unwrap().iter().map(|c| c.id.to_string()));
             (*id, records)
         })
         .collect()
@@ -186,6 +212,19 @@ async fn run_case(world: &World, ops: Vec<Op>) {
                 };
                 if let Ok(result) = devices[device].store.lock().unwrap().record_answer(&new, Utc::now()) {
                     accepted.push((device, result.id.to_string()));
+                }
+            }
+            Op::Corrective { device, wo } => {
+                let asked = devices[device].store.lock().unwrap().request_corrective(
+                    ids[wo],
+                    None,
+                    FaultLevel::Minor,
+                    "滤网需更换",
+                    None,
+                    Utc::now(),
+                );
+                if let Ok(request) = asked {
+                    accepted.push((device, request.id.to_string()));
                 }
             }
             Op::Reassign { wo, technician } => {
