@@ -400,15 +400,17 @@ fn insert_record(conn: &Connection, op: &MutationOp, device_id: &str, at: DateTi
     if inserted == 1 {
         return Ok(true);
     }
-    let stored: (String, String, String) = conn
-        .prepare_cached("SELECT kind, work_order_id, body FROM records WHERE id = ?1")
+    // The same record is the same kind, on the same work order, with the same body (compared
+    // as JSON values, so that key order does not matter).
+    let stored: Option<String> = conn
+        .prepare_cached("SELECT body FROM records WHERE id = ?1 AND kind = ?2 AND work_order_id = ?3")
         .db()?
-        .query_row([&id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .query_row(params![id, kind, op.work_order_id().to_string()], |row| row.get(0))
+        .optional()
         .db()?;
-    let same = stored.0 == kind
-        && stored.1 == op.work_order_id().to_string()
-        && from_json::<serde_json::Value>(&stored.2)? == from_json::<serde_json::Value>(&body)?;
-    if same {
+    if let Some(stored) = stored
+        && from_json::<serde_json::Value>(&stored)? == from_json::<serde_json::Value>(&body)?
+    {
         return Ok(false);
     }
     Err(DbError::IdTaken(format!("record id {id} is already another record's; this {kind} was not stored")))
