@@ -82,3 +82,31 @@ pub async fn new_technicians(server: &LoopbackServer, supervisor: Option<UserId>
     }
     made
 }
+
+/// Runs `case` against one world made by `world` for random inputs from `inputs`, on a runtime of
+/// two threads (which `case` is given to block on): as many cases as the environment variable
+/// `cases_from` says, else `default_cases`. A failing case panics with proptest's smallest
+/// failing input.
+pub fn run_property<W, S>(
+    cases_from: &str,
+    default_cases: u32,
+    world: impl std::future::Future<Output = W>,
+    inputs: S,
+    case: impl Fn(&tokio::runtime::Runtime, &W, S::Value),
+) where
+    S: proptest::strategy::Strategy,
+{
+    use proptest::test_runner::{Config, TestRunner};
+    let cases = std::env::var(cases_from).ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+    let world = runtime.block_on(world);
+    let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });
+    let result = runner.run(&inputs, |input| {
+        case(&runtime, &world, input);
+        Ok(())
+    });
+    if let Err(err) = result {
+        panic!("{err}");
+    }
+}

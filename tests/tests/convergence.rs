@@ -14,9 +14,10 @@ use fieldbook_protocol::WorkOrderFilter;
 use fieldbook_server_db::SupervisorChange;
 use fieldbook_store::{ListQuery, NewAnswer};
 use fieldbook_sync::sync_once;
-use fieldbook_tests::loopback::{EnrolledDevice, LoopbackServer, enrolled_device, loopback_server, new_technicians};
+use fieldbook_tests::loopback::{
+    EnrolledDevice, LoopbackServer, enrolled_device, loopback_server, new_technicians, run_property,
+};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as RunnerConfig, TestRunner};
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone)]
@@ -287,15 +288,8 @@ async fn run_case(world: &World, ops: Vec<Op>) {
 
 #[test]
 fn replicas_converge_and_no_acknowledged_change_is_lost() {
-    let cases: u32 = std::env::var("FIELDBOOK_CONVERGENCE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let world = runtime.block_on(world());
-    let mut runner = TestRunner::new(RunnerConfig { cases, failure_persistence: None, ..RunnerConfig::default() });
-    let result = runner.run(&prop::collection::vec(op(), 1..25), |ops| {
-        runtime.block_on(run_case(&world, ops));
-        Ok(())
+    let ops = prop::collection::vec(op(), 1..25);
+    run_property("FIELDBOOK_CONVERGENCE_CASES", 1000, world(), ops, |runtime, world, ops| {
+        runtime.block_on(run_case(world, ops))
     });
-    if let Err(err) = result {
-        panic!("{err}");
-    }
 }

@@ -20,9 +20,10 @@ use fieldbook_domain::*;
 use fieldbook_protocol::{Mutation, MutationOp, Outcome, UserInfo};
 use fieldbook_store::{ListQuery, NewAnswer};
 use fieldbook_sync::{SyncClient, SyncReport, plan, push_waiting, sync_once};
-use fieldbook_tests::loopback::{EnrolledDevice, LoopbackServer, enrolled_device, loopback_server, new_technicians};
+use fieldbook_tests::loopback::{
+    EnrolledDevice, LoopbackServer, enrolled_device, loopback_server, new_technicians, run_property,
+};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as RunnerConfig, TestRunner};
 
 /// The technicians' devices are 0 and 1; the supervisor's is 2.
 const SUPERVISOR: usize = 2;
@@ -426,15 +427,8 @@ async fn run_case(world: &World, ops: Vec<Op>) {
 
 #[test]
 fn no_mutation_stalls_an_outbox_and_every_fate_is_known() {
-    let cases: u32 = std::env::var("FIELDBOOK_OUTBOX_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let world = runtime.block_on(world());
-    let mut runner = TestRunner::new(RunnerConfig { cases, failure_persistence: None, ..RunnerConfig::default() });
-    let result = runner.run(&prop::collection::vec(op(), 1..30), |ops| {
-        runtime.block_on(run_case(&world, ops));
-        Ok(())
+    let ops = prop::collection::vec(op(), 1..30);
+    run_property("FIELDBOOK_OUTBOX_CASES", 300, world(), ops, |runtime, world, ops| {
+        runtime.block_on(run_case(world, ops))
     });
-    if let Err(err) = result {
-        panic!("{err}");
-    }
 }
