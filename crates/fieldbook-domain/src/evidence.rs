@@ -195,7 +195,7 @@ pub fn verify(
                 .and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
                 .map(|bytes| Signature::from_bytes(&bytes));
             match signature {
-                Some(signature) if key.verify(report.hash.as_bytes(), &signature).is_ok() => {}
+                Some(signature) if key.verify_strict(report.hash.as_bytes(), &signature).is_ok() => {}
                 Some(_) => reasons.push("the signature does not match the report's hash and device key".to_owned()),
                 None => reasons.push("the signature is not 64 bytes of hex".to_owned()),
             }
@@ -312,7 +312,7 @@ pub fn check_pdf_seal(pdf: &[u8]) -> SealCheck {
         .and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
         .map(|bytes| Signature::from_bytes(&bytes));
     match (verifying_key(&seal.public_key), signature) {
-        (Ok(key), Some(signature)) if key.verify(seal.message().as_bytes(), &signature).is_ok() => {
+        (Ok(key), Some(signature)) if key.verify_strict(seal.message().as_bytes(), &signature).is_ok() => {
             SealCheck::Sealed(seal)
         }
         (Err(reason), _) => SealCheck::Broken(reason),
@@ -330,12 +330,46 @@ fn verifying_key(hex_key: &str) -> Result<VerifyingKey, String> {
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| "the device key is not 32 bytes of hex".to_owned())?;
-    VerifyingKey::from_bytes(&bytes).map_err(|_| "the device key is not a valid Ed25519 key".to_owned())
+    let key = VerifyingKey::from_bytes(&bytes).map_err(|_| "the device key is not a valid Ed25519 key".to_owned())?;
+    // A key of small order (the identity, an 8-torsion point) verifies a forged signature over
+    // any message with the plain check: such a device could vouch for any report or PDF. No
+    // key a device makes from random bytes is one.
+    if key.is_weak() {
+        return Err("the device key is a weak Ed25519 key (of small order); make a new one".to_owned());
+    }
+    // A point written in a non-canonical form (such as all ff) names a key that signs under
+    // another encoding: only the encoding a key makes of itself is taken.
+    if key.to_edwards().compress().to_bytes() != bytes {
+        return Err("the device key is not written in its canonical form".to_owned());
+    }
+    Ok(key)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The eight points of small order (their canonical encodings), and a non-canonical
+    /// encoding (all ff): no device key may be one.
+    const WEAK_KEYS: [&str; 9] = [
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000000000000000000080",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    ];
+
+    #[test]
+    fn keys_of_small_order_are_refused_and_a_real_key_is_taken() {
+        for weak in WEAK_KEYS {
+            assert!(check_public_key(weak).is_err(), "{weak} is refused");
+        }
+        assert!(check_public_key(&DeviceKey::generate().public_key()).is_ok());
+    }
 
     fn pdf() -> Vec<u8> {
         let mut pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n".to_vec();

@@ -417,7 +417,9 @@ pub struct ConflictInfo {
     pub work_order_number: Option<String>,
     /// The device's change, as sent.
     pub local: MutationOp,
-    /// The work order as the server holds it now (absent if it no longer exists).
+    /// The work order as the server holds it now: absent if it does not exist, or if the one
+    /// asking may not read it now (it went to another technician or team). Missing and
+    /// forbidden look alike.
     pub server: Option<WorkOrder>,
     pub code: String,
     pub message: String,

@@ -551,6 +551,18 @@ async fn enrolling_again_with_the_same_key_is_the_same_device_with_a_new_token()
     let after_revoke = enroll_with(&server, "tech1", &key).await;
     assert_ne!(after_revoke["device_id"], first["device_id"]);
     assert_eq!(after_revoke["last_seq"], 0);
+    // A key of small order would verify forged signatures: refused, and no device is made.
+    let before = server.dump();
+    for weak in ["0100000000000000000000000000000000000000000000000000000000000000", &"ff".repeat(32)] {
+        let (status, body) = Client::anonymous(&server.base)
+            .post(
+                "/v1/enroll",
+                json!({"username": "tech1", "password": support::PASSWORD, "device_name": "弱密钥", "public_key": weak}),
+            )
+            .await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_input")), "{weak}: {body}");
+    }
+    assert_eq!(server.dump(), before);
 }
 
 #[tokio::test]
@@ -640,4 +652,36 @@ async fn every_documented_operation_is_routed_and_every_declared_query_parameter
         }
     }
     assert!(operations >= 40, "{operations} operations documented");
+}
+
+#[tokio::test]
+async fn a_conflict_shows_the_work_order_only_to_whoever_may_read_it_now() {
+    let server = Server::start().await;
+    let tech1 = server.client("tech1").await;
+    let tech2 = server.client("tech2").await;
+    let supervisor = server.client("supervisor").await;
+    let theirs = assigned_with_checklist(&tech2).await.work_order;
+    let mine = assigned_with_checklist(&tech1).await.work_order;
+    // tech1 pushes a change on tech2's work order, and one on its own that is then reassigned
+    // to tech2 before the next change arrives: both refused and kept as tech1's conflicts.
+    assert_eq!(push(&tech1, &[note(1, theirs.id, "不是我的工单")]).await.0, StatusCode::OK);
+    let (status, _) =
+        supervisor.post(&format!("/v1/work-orders/{}/assign", mine.id), json!({"assignee": tech2.user.id})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(push(&tech1, &[note(2, mine.id, "改派之后")]).await.0, StatusCode::OK);
+    let before = server.dump();
+    let (status, conflicts) = tech1.get("/v1/conflicts").await;
+    assert_eq!(status, StatusCode::OK);
+    let conflicts = conflicts.as_array().unwrap();
+    assert_eq!(conflicts.len(), 2);
+    for conflict in conflicts {
+        assert!(conflict["server"].is_null(), "tech1 may not read {}: {conflict}", conflict["work_order_id"]);
+        assert!(conflict["work_order_number"].is_null(), "{conflict}");
+        assert!(conflict["local"].is_object(), "its own change it still sees: {conflict}");
+    }
+    // Their supervisor, who may read both, sees the work orders as they stand.
+    let (_, seen) = supervisor.get("/v1/conflicts").await;
+    let numbers: Vec<&str> = seen.as_array().unwrap().iter().filter_map(|c| c["work_order_number"].as_str()).collect();
+    assert!(numbers.contains(&theirs.number.as_str()) && numbers.contains(&mine.number.as_str()), "{seen}");
+    assert_eq!(server.dump(), before, "reading conflicts changes nothing");
 }

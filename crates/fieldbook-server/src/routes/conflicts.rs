@@ -32,7 +32,41 @@ pub async fn list(
         Scope::Team(me) => (None, Some(me)),
         Scope::All => (None, None),
     };
-    Ok(Json(state.db.conflicts(own, team_of, &filter).await?))
+    let mut conflicts = state.db.conflicts(own, team_of, &filter).await?;
+    let mut assignees = std::collections::HashMap::new();
+    for conflict in &mut conflicts {
+        hide_what_may_not_be_read(&state, &actor, conflict, &mut assignees).await?;
+    }
+    Ok(Json(conflicts))
+}
+
+/// A conflict shows the work order as the server holds it now only to whoever may read that
+/// work order now: a change refused because the work order went to another technician (or
+/// team) must not hand its customer, contact and symptom to the one who lost it. Their own
+/// change (`local`) they still see. `assignees` keeps the users looked up for a page.
+async fn hide_what_may_not_be_read(
+    state: &AppState,
+    actor: &Actor,
+    conflict: &mut ConflictInfo,
+    assignees: &mut std::collections::HashMap<fieldbook_domain::UserId, Option<fieldbook_protocol::UserInfo>>,
+) -> ApiResult<()> {
+    let Some(work_order) = &conflict.server else { return Ok(()) };
+    let assignee = match work_order.assignee {
+        Some(id) => match assignees.get(&id) {
+            Some(user) => user.clone(),
+            None => {
+                let user = state.db.user(id).await?;
+                assignees.insert(id, user.clone());
+                user
+            }
+        },
+        None => None,
+    };
+    if authorize(actor, Action::ReadWorkOrder { work_order, assignee: assignee.as_ref() }).is_err() {
+        conflict.server = None;
+        conflict.work_order_number = None;
+    }
+    Ok(())
 }
 
 /// Marks a conflict as dealt with. The record of it stays; resolving twice keeps the first.
@@ -52,5 +86,7 @@ pub async fn resolve(
     let conflict = state.db.conflict(id).await?.ok_or_else(not_found)?;
     let technician = state.db.user(conflict.user_id).await?;
     authorize(&actor, Action::ResolveConflict { technician: technician.as_ref() })?;
-    Ok(Json(state.db.resolve_conflict(id, actor.user.id, chrono::Utc::now()).await?))
+    let mut resolved = state.db.resolve_conflict(id, actor.user.id, chrono::Utc::now()).await?;
+    hide_what_may_not_be_read(&state, &actor, &mut resolved, &mut std::collections::HashMap::new()).await?;
+    Ok(Json(resolved))
 }
