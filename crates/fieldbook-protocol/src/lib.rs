@@ -133,6 +133,16 @@ impl MutationOp {
             MutationOp::Dispatch(d) => d.work_order_id,
         }
     }
+
+    /// The photos, signatures and pen strokes the change names, which must be on the server
+    /// (uploaded by the pusher, or already on the work order) before it is pushed.
+    pub fn blobs(&self) -> Vec<&BlobId> {
+        match self {
+            MutationOp::Photo(p) => vec![&p.blob],
+            MutationOp::SignOff(s) => std::iter::once(&s.signature).chain(&s.strokes).collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -196,11 +196,25 @@ pub trait Database: Send + Sync + 'static {
     async fn resolve_conflict(&self, id: i64, by: UserId, at: DateTime<Utc>) -> DbResult<ConflictInfo>;
 
     // Blobs.
-    async fn missing_blobs(&self, ids: &[BlobId]) -> DbResult<Vec<BlobId>>;
+    /// Which of these blobs `user` has not uploaded (every byte, hash-checked): a blob someone
+    /// else uploaded is missing for them too, so its existence tells nobody anything.
+    async fn missing_blobs(&self, ids: &[BlobId], user: UserId) -> DbResult<Vec<BlobId>>;
     /// Appends a chunk at `offset`; on the last chunk re-hashes the whole blob and stores it
     /// only if the hash is its id.
-    async fn upload_chunk(&self, id: &BlobId, offset: u64, total: u64, bytes: &[u8]) -> DbResult<UploadStatus>;
-    async fn upload_status(&self, id: &BlobId) -> DbResult<Option<UploadStatus>>;
+    /// Appends a chunk of `user`'s upload of the blob; once every byte has arrived and hashes to
+    /// the id, `user` holds the blob (whoever else uploaded the same bytes before).
+    async fn upload_chunk(
+        &self,
+        id: &BlobId,
+        user: UserId,
+        offset: u64,
+        total: u64,
+        bytes: &[u8],
+    ) -> DbResult<UploadStatus>;
+    /// How far `user`'s upload of the blob got, complete once they hold it.
+    async fn upload_status(&self, id: &BlobId, user: UserId) -> DbResult<Option<UploadStatus>>;
+    /// Whether `user` uploaded this blob.
+    async fn holds_blob(&self, id: &BlobId, user: UserId) -> DbResult<bool>;
     async fn blob(&self, id: &BlobId) -> DbResult<Option<Vec<u8>>>;
     /// The work orders that reference a blob (photos and signatures), for authorization.
     async fn blob_work_orders(&self, id: &BlobId) -> DbResult<Vec<WorkOrderId>>;

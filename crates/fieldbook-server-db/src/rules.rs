@@ -336,6 +336,18 @@ pub fn check_mutation(
     Ok(MutationEffect { work_order: None, record: Some(op.clone()) })
 }
 
+/// A record names a photo, signature or pen strokes that its pusher did not upload and that no
+/// record of its work order names: refused as if it were not on the server, which for that
+/// pusher it is not (whether anyone else has those bytes is not told).
+pub fn blob_not_held(blob: &BlobId) -> Outcome {
+    rejected(
+        "not_found",
+        format!(
+            "the photo or signature {blob} is not on the server for this device; upload it before the change that names it"
+        ),
+    )
+}
+
 /// A visit record as the server stored it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRecord {

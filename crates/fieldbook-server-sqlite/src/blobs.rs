@@ -1,7 +1,13 @@
 //! Content-addressed blobs (photos, signatures) and their resumable uploads.
+//!
+//! A blob is stored once, however many upload it; who uploaded it (every byte, hash-checked) is
+//! kept beside it (`blob_holders`, server migration V10). A blob is present only for those who
+//! hold it: to anyone else it is missing and must be uploaded, so neither `missing` nor an
+//! upload's status tells whether someone else has a photo with that hash, and a record may name
+//! only a blob its pusher holds or one already on its work order ([`may_name`]).
 
 use chrono::{DateTime, Utc};
-use fieldbook_domain::{BlobId, WorkOrderId};
+use fieldbook_domain::{BlobId, UserId, WorkOrderId};
 use fieldbook_protocol::{MAX_BLOB_BYTES, MAX_CHUNK_BYTES, UploadStatus};
 use fieldbook_server_db::{DbError, DbResult};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -22,10 +28,31 @@ fn complete(id: &BlobId, len: u64) -> UploadStatus {
     UploadStatus { id: id.clone(), received: len, total: len, complete: true }
 }
 
-pub(crate) fn missing(conn: &Connection, ids: &[BlobId]) -> DbResult<Vec<BlobId>> {
+pub(crate) fn holds(conn: &Connection, id: &BlobId, user: UserId) -> DbResult<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM blob_holders WHERE blob_id = ?1 AND user_id = ?2)")
+        .db()?
+        .query_row(params![id.as_str(), user.to_string()], |row| row.get(0))
+        .db()
+}
+
+/// The stored length of a blob `user` holds.
+fn held_len(conn: &Connection, id: &BlobId, user: UserId) -> DbResult<Option<u64>> {
+    if holds(conn, id, user)? { stored_len(conn, id) } else { Ok(None) }
+}
+
+/// Whether a record of `work_order` pushed by `user` may name the blob: one they uploaded, or
+/// one a record of that work order names already (a photo taken before a reassignment).
+pub(crate) fn may_name(conn: &Connection, id: &BlobId, user: UserId, work_order: WorkOrderId) -> DbResult<bool> {
+    if holds(conn, id, user)? {
+        return Ok(true);
+    }
+    Ok(work_orders_of(conn, id)?.contains(&work_order))
+}
+
+pub(crate) fn missing(conn: &Connection, ids: &[BlobId], user: UserId) -> DbResult<Vec<BlobId>> {
     let mut missing: Vec<BlobId> = Vec::new();
     for id in ids {
-        if !missing.contains(id) && stored_len(conn, id)?.is_none() {
+        if !missing.contains(id) && !holds(conn, id, user)? {
             missing.push(id.clone());
         }
     }
@@ -37,14 +64,16 @@ pub(crate) fn missing(conn: &Connection, ids: &[BlobId]) -> DbResult<Vec<BlobId>
 pub(crate) fn upload_chunk(
     conn: &Connection,
     id: &BlobId,
+    user: UserId,
     offset: u64,
     total: u64,
     bytes: &[u8],
     at: DateTime<Utc>,
 ) -> DbResult<DbResult<UploadStatus>> {
-    if let Some(len) = stored_len(conn, id)? {
+    if let Some(len) = held_len(conn, id, user)? {
         return Ok(Ok(complete(id, len)));
     }
+    let (key, uploader) = (id.as_str(), user.to_string());
     if total == 0 || total > MAX_BLOB_BYTES {
         return Err(DbError::Conflict(format!(
             "a photo or signature must be between 1 byte and {} MiB; this upload says {total} bytes",
@@ -58,9 +87,9 @@ pub(crate) fn upload_chunk(
         )));
     }
     let upload: Option<(i64, i64)> = conn
-        .prepare_cached("SELECT total, received FROM blob_uploads WHERE id = ?1")
+        .prepare_cached("SELECT total, received FROM blob_uploads WHERE id = ?1 AND user_id = ?2")
         .db()?
-        .query_row([id.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+        .query_row([key, &uploader], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()
         .db()?;
     let expected = match upload {
@@ -88,18 +117,22 @@ pub(crate) fn upload_chunk(
     if received < total {
         if upload.is_some() {
             // Read, extend and write back: concatenation in SQL would turn the blob into text.
-            let mut data: Vec<u8> =
-                conn.query_row("SELECT data FROM blob_uploads WHERE id = ?1", [id.as_str()], |row| row.get(0)).db()?;
+            let mut data: Vec<u8> = conn
+                .query_row("SELECT data FROM blob_uploads WHERE id = ?1 AND user_id = ?2", [key, &uploader], |row| {
+                    row.get(0)
+                })
+                .db()?;
             data.extend_from_slice(bytes);
             conn.execute(
-                "UPDATE blob_uploads SET data = ?2, received = ?3, updated_at = ?4 WHERE id = ?1",
-                params![id.as_str(), data, int(received, "byte count")?, millis(at)],
+                "UPDATE blob_uploads SET data = ?3, received = ?4, updated_at = ?5 WHERE id = ?1 AND user_id = ?2",
+                params![key, uploader, data, int(received, "byte count")?, millis(at)],
             )
             .db()?;
         } else {
             conn.execute(
-                "INSERT INTO blob_uploads (id, total, received, data, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id.as_str(), int(total, "byte count")?, int(received, "byte count")?, bytes, millis(at)],
+                "INSERT INTO blob_uploads (id, user_id, total, received, data, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![key, uploader, int(total, "byte count")?, int(received, "byte count")?, bytes, millis(at)],
             )
             .db()?;
         }
@@ -107,32 +140,39 @@ pub(crate) fn upload_chunk(
     }
     // The last chunk: the whole blob must hash to its id.
     let mut data: Vec<u8> = if upload.is_some() {
-        conn.query_row("SELECT data FROM blob_uploads WHERE id = ?1", [id.as_str()], |row| row.get(0)).db()?
+        conn.query_row("SELECT data FROM blob_uploads WHERE id = ?1 AND user_id = ?2", [key, &uploader], |row| {
+            row.get(0)
+        })
+        .db()?
     } else {
         Vec::new()
     };
     data.extend_from_slice(bytes);
-    conn.execute("DELETE FROM blob_uploads WHERE id = ?1", [id.as_str()]).db()?;
+    conn.execute("DELETE FROM blob_uploads WHERE id = ?1 AND user_id = ?2", [key, &uploader]).db()?;
     let actual = BlobId::of_bytes(&data);
     if actual != *id {
         return Ok(Err(DbError::HashMismatch { expected: id.to_string(), actual: actual.to_string() }));
     }
+    // The same bytes uploaded by someone else before are stored once.
     conn.execute(
-        "INSERT INTO blobs (id, bytes, created_at) VALUES (?1, ?2, ?3)",
-        params![id.as_str(), data, millis(at)],
+        "INSERT OR IGNORE INTO blobs (id, bytes, created_at) VALUES (?1, ?2, ?3)",
+        params![key, data, millis(at)],
     )
     .db()?;
+    conn.execute("INSERT OR IGNORE INTO blob_holders (blob_id, user_id) VALUES (?1, ?2)", [key, &uploader]).db()?;
     Ok(Ok(complete(id, total)))
 }
 
-pub(crate) fn upload_status(conn: &Connection, id: &BlobId) -> DbResult<Option<UploadStatus>> {
-    if let Some(len) = stored_len(conn, id)? {
+pub(crate) fn upload_status(conn: &Connection, id: &BlobId, user: UserId) -> DbResult<Option<UploadStatus>> {
+    if let Some(len) = held_len(conn, id, user)? {
         return Ok(Some(complete(id, len)));
     }
     let upload: Option<(i64, i64)> = conn
-        .query_row("SELECT total, received FROM blob_uploads WHERE id = ?1", [id.as_str()], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
+        .query_row(
+            "SELECT total, received FROM blob_uploads WHERE id = ?1 AND user_id = ?2",
+            [id.as_str(), &user.to_string()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
         .optional()
         .db()?;
     upload

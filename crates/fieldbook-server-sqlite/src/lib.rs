@@ -342,21 +342,33 @@ impl Database for SqliteDatabase {
         self.write(move |tx| conflicts::resolve(tx, id, by, at)).await
     }
 
-    async fn missing_blobs(&self, ids: &[BlobId]) -> DbResult<Vec<BlobId>> {
+    async fn missing_blobs(&self, ids: &[BlobId], user: UserId) -> DbResult<Vec<BlobId>> {
         let ids = ids.to_vec();
-        self.read(move |tx| blobs::missing(tx, &ids)).await
+        self.read(move |tx| blobs::missing(tx, &ids, user)).await
     }
 
-    async fn upload_chunk(&self, id: &BlobId, offset: u64, total: u64, bytes: &[u8]) -> DbResult<UploadStatus> {
+    async fn upload_chunk(
+        &self,
+        id: &BlobId,
+        user: UserId,
+        offset: u64,
+        total: u64,
+        bytes: &[u8],
+    ) -> DbResult<UploadStatus> {
         let id = id.clone();
         let bytes = bytes.to_vec();
         // A hash mismatch is committed (the upload is discarded) and then reported.
-        self.write(move |tx| blobs::upload_chunk(tx, &id, offset, total, &bytes, Utc::now())).await?
+        self.write(move |tx| blobs::upload_chunk(tx, &id, user, offset, total, &bytes, Utc::now())).await?
     }
 
-    async fn upload_status(&self, id: &BlobId) -> DbResult<Option<UploadStatus>> {
+    async fn upload_status(&self, id: &BlobId, user: UserId) -> DbResult<Option<UploadStatus>> {
         let id = id.clone();
-        self.read(move |tx| blobs::upload_status(tx, &id)).await
+        self.read(move |tx| blobs::upload_status(tx, &id, user)).await
+    }
+
+    async fn holds_blob(&self, id: &BlobId, user: UserId) -> DbResult<bool> {
+        let id = id.clone();
+        self.read(move |tx| blobs::holds(tx, &id, user)).await
     }
 
     async fn blob(&self, id: &BlobId) -> DbResult<Option<Vec<u8>>> {

@@ -16,6 +16,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V7),
         M::up(V8),
         M::up(V9),
+        M::up(V10),
     ])
 }
 
@@ -290,11 +291,76 @@ ALTER TABLE changes_v8 RENAME TO changes;
 /// before keep none and are answered as before.
 const V9: &str = "ALTER TABLE mutations ADD COLUMN digest TEXT;";
 
+/// Who uploaded each stored blob: a blob is present only for its uploaders (so `missing` and an
+/// upload's status tell nobody whether someone else has a photo with that hash), and a record
+/// may name only a blob its pusher uploaded or one already on its work order. Each blob named by
+/// a record is held by the user of the device that pushed the record. Uploads in progress are
+/// each one user's now: those left unfinished start again from their first byte.
+const V10: &str = r#"
+CREATE TABLE blob_holders (
+    blob_id TEXT NOT NULL REFERENCES blobs(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    PRIMARY KEY (blob_id, user_id)
+) STRICT, WITHOUT ROWID;
+INSERT OR IGNORE INTO blob_holders (blob_id, user_id)
+SELECT r.blob_id, d.user_id FROM records r
+  JOIN devices d ON d.id = r.device_id JOIN blobs b ON b.id = r.blob_id;
+INSERT OR IGNORE INTO blob_holders (blob_id, user_id)
+SELECT b.id, d.user_id FROM records r
+  JOIN devices d ON d.id = r.device_id JOIN blobs b ON b.id = json_extract(r.body, '$.strokes')
+ WHERE r.kind = 'sign_off';
+
+DROP TABLE blob_uploads;
+CREATE TABLE blob_uploads (
+    id         TEXT NOT NULL,
+    user_id    TEXT NOT NULL REFERENCES users(id),
+    total      INTEGER NOT NULL,
+    received   INTEGER NOT NULL,
+    data       BLOB NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (id, user_id)
+) STRICT;
+"#;
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn migrations_are_valid() {
         super::migrations().validate().unwrap();
+    }
+
+    /// Version 10 gives every stored blob that a record names to the user of the device that
+    /// pushed the record (its pen strokes too), and no one else.
+    #[test]
+    fn version_10_gives_each_named_blob_to_the_user_who_pushed_its_record() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        super::migrations().to_version(&mut conn, 9).unwrap();
+        // Only the blobs, the records naming them and who pushed them matter here.
+        conn.pragma_update(None, "foreign_keys", false).unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, username, name, staff_no, role, password_hash)
+               VALUES ('u1', 'tech1', '张伟', 'T1', 'technician', 'x'), ('u2', 'tech2', '李娜', 'T2', 'technician', 'x');
+             INSERT INTO devices (id, user_id, name, token_hash, enrolled_at) VALUES ('d1', 'u1', 'tablet', 'h1', 0);
+             INSERT INTO blobs (id, bytes, created_at) VALUES ('photo', x'01', 0), ('signature', x'02', 0),
+                                                           ('strokes', x'03', 0), ('unnamed', x'04', 0);
+             INSERT INTO records (id, work_order_id, kind, blob_id, body, device_id, created_at) VALUES
+               ('r1', 'w1', 'photo', 'photo', '{}', 'd1', 0),
+               ('r2', 'w1', 'sign_off', 'signature', '{\"strokes\": \"strokes\"}', 'd1', 0);
+             INSERT INTO blob_uploads (id, total, received, data, updated_at) VALUES ('partial', 9, 1, x'00', 0);",
+        )
+        .unwrap();
+        super::migrations().to_latest(&mut conn).unwrap();
+        let held: Vec<(String, String)> = conn
+            .prepare("SELECT blob_id, user_id FROM blob_holders ORDER BY blob_id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let expected = [("photo", "u1"), ("signature", "u1"), ("strokes", "u1")];
+        assert_eq!(held, expected.map(|(b, u)| (b.to_owned(), u.to_owned())));
+        let uploads: i64 = conn.query_row("SELECT COUNT(*) FROM blob_uploads", [], |r| r.get(0)).unwrap();
+        assert_eq!(uploads, 0, "unfinished uploads start again");
     }
 
     /// A stream written by a protocol-1 server keeps its changes: whole bundles become their

@@ -200,6 +200,11 @@ fn apply(
     };
     let signed = state.signed.get(&id).copied().unwrap_or(false);
     let mut checked = rules::check_mutation(user, work_order, template, signed, &mutation.op);
+    if checked.is_ok()
+        && let Some(blob) = first_blob_not_nameable(conn, user, id, &mutation.op)?
+    {
+        checked = Err(rules::blob_not_held(blob));
+    }
     if let (Ok(_), MutationOp::Report(report)) = (&checked, &mutation.op) {
         // A signed report goes to the ledger, not to the records. Once there it is streamed to
         // everyone who holds the work order: a supervisor reviews it offline, and whichever
@@ -271,6 +276,22 @@ fn apply(
             conflict(conn, device_id, user, mutation, outcome, at)
         }
     }
+}
+
+/// The first photo, signature or pen strokes `op` names that its pusher may not name
+/// ([`crate::blobs::may_name`]).
+fn first_blob_not_nameable<'o>(
+    conn: &Connection,
+    user: &UserInfo,
+    work_order: WorkOrderId,
+    op: &'o MutationOp,
+) -> DbResult<Option<&'o fieldbook_domain::BlobId>> {
+    for blob in op.blobs() {
+        if !crate::blobs::may_name(conn, blob, user.id, work_order)? {
+            return Ok(Some(blob));
+        }
+    }
+    Ok(None)
 }
 
 /// Keeps a refused mutation as a conflict, for the technician and the supervisor to see.

@@ -259,6 +259,13 @@ fn bundle_of(body: &ChangeBody) -> &fieldbook_protocol::WorkOrderBundle {
     }
 }
 
+/// Uploads `bytes` as `user`, in one chunk; returns its id.
+async fn upload(db: &dyn Database, user: UserId, bytes: &[u8]) -> BlobId {
+    let id = BlobId::of_bytes(bytes);
+    assert!(db.upload_chunk(&id, user, 0, bytes.len() as u64, bytes).await.unwrap().complete);
+    id
+}
+
 async fn device(db: &dyn Database, id: &str) -> DeviceInfo {
     db.devices().await.unwrap().into_iter().find(|d| d.id == id).expect("device listed")
 }
@@ -611,8 +618,8 @@ async fn push_every_kind_of_record(db: &dyn Database, world: &World, counts: &dy
     let template = templates::general_patrol();
     let work_order = db.create_work_order(new_work_order(world, 10, Some(tech1.id))).await.unwrap();
     let id = work_order.id;
-    let photo = BlobId::of_bytes(b"overview photo");
-    let signature = BlobId::of_bytes(b"signature");
+    let photo = upload(db, tech1.id, b"overview photo").await;
+    let signature = upload(db, tech1.id, b"signature").await;
     let ops = vec![
         status(id, StatusAction::SetOff, at(10)),
         status(id, StatusAction::Arrive, at(40)),
@@ -846,6 +853,7 @@ async fn refusals_change_nothing_but_the_conflict_log(db: &dyn Database, world: 
     // Once signed, the visit takes no more facts (notes excepted): within the same push and
     // in a later one.
     let signed = db.create_work_order(new_work_order(world, 21, Some(tech1.id))).await.unwrap();
+    upload(db, tech1.id, b"signature").await;
     let sign_off = |at_minute| {
         MutationOp::SignOff(SignOff {
             id: SignOffId::new(),
@@ -1164,56 +1172,76 @@ async fn supervisor_changes_reach_the_right_streams(db: &dyn Database, world: &W
     assert_eq!(bundle_of(last_change(&pull_all(db, tech2.id, 1000).await)).work_order, approved);
 }
 
-async fn blobs_upload_in_chunks(db: &dyn Database) {
+async fn blobs_upload_in_chunks(db: &dyn Database, world: &World) {
+    let (user, other_user) = (world.techs[0].id, world.techs[1].id);
     let bytes: Vec<u8> = (0..(2 * MAX_CHUNK_BYTES + 12_345)).map(|i| (i * 31 % 251) as u8).collect();
     let id = BlobId::of_bytes(&bytes);
     let total = bytes.len() as u64;
     let chunk = MAX_CHUNK_BYTES;
     let other = BlobId::of_bytes(b"never uploaded");
-    assert_eq!(db.missing_blobs(&[id.clone(), other.clone(), id.clone()]).await.unwrap(), [id.clone(), other.clone()]);
-    assert!(db.upload_status(&id).await.unwrap().is_none());
+    assert_eq!(
+        db.missing_blobs(&[id.clone(), other.clone(), id.clone()], user).await.unwrap(),
+        [id.clone(), other.clone()]
+    );
+    assert!(db.upload_status(&id, user).await.unwrap().is_none());
 
-    let first = db.upload_chunk(&id, 0, total, &bytes[..chunk]).await.unwrap();
+    let first = db.upload_chunk(&id, user, 0, total, &bytes[..chunk]).await.unwrap();
     assert_eq!((first.received, first.total, first.complete), (chunk as u64, total, false));
     // A chunk that does not continue the upload is refused, and nothing changes.
     for wrong in [0, 2 * chunk as u64] {
-        let err = db.upload_chunk(&id, wrong, total, &bytes[..10]).await.unwrap_err();
+        let err = db.upload_chunk(&id, user, wrong, total, &bytes[..10]).await.unwrap_err();
         assert!(
             matches!(err, DbError::WrongOffset { expected, got } if expected == chunk as u64 && got == wrong),
             "{err}"
         );
     }
     assert!(matches!(
-        db.upload_chunk(&id, chunk as u64, total + 1, &bytes[chunk..chunk + 10]).await,
+        db.upload_chunk(&id, user, chunk as u64, total + 1, &bytes[chunk..chunk + 10]).await,
         Err(DbError::Conflict(_))
     ));
     // The connection dropped: the device asks where to resume.
-    let status = db.upload_status(&id).await.unwrap().expect("upload in progress");
+    let status = db.upload_status(&id, user).await.unwrap().expect("upload in progress");
     assert_eq!(status, first);
     assert_eq!(
-        db.missing_blobs(std::slice::from_ref(&id)).await.unwrap(),
+        db.missing_blobs(std::slice::from_ref(&id), user).await.unwrap(),
         vec![id.clone()],
         "a partial blob is still missing"
     );
     assert!(db.blob(&id).await.unwrap().is_none());
     let resume = status.received as usize;
-    let second = db.upload_chunk(&id, resume as u64, total, &bytes[resume..resume + chunk]).await.unwrap();
+    let second = db.upload_chunk(&id, user, resume as u64, total, &bytes[resume..resume + chunk]).await.unwrap();
     assert_eq!((second.received, second.complete), (2 * chunk as u64, false));
     let resume = second.received as usize;
-    let last = db.upload_chunk(&id, resume as u64, total, &bytes[resume..]).await.unwrap();
+    let last = db.upload_chunk(&id, user, resume as u64, total, &bytes[resume..]).await.unwrap();
     assert_eq!((last.received, last.total, last.complete), (total, total, true));
     assert_eq!(db.blob(&id).await.unwrap().as_deref(), Some(bytes.as_slice()));
-    assert_eq!(db.upload_status(&id).await.unwrap(), Some(last.clone()));
-    assert_eq!(db.missing_blobs(&[id.clone(), other.clone()]).await.unwrap(), vec![other.clone()]);
+    assert_eq!(db.upload_status(&id, user).await.unwrap(), Some(last.clone()));
+    assert_eq!(db.missing_blobs(&[id.clone(), other.clone()], user).await.unwrap(), vec![other.clone()]);
     // Sending a stored blob again is answered as complete at once.
-    assert_eq!(db.upload_chunk(&id, 0, total, &bytes[..100]).await.unwrap(), last);
+    assert_eq!(db.upload_chunk(&id, user, 0, total, &bytes[..100]).await.unwrap(), last);
+    // To anyone else it is missing, with no upload under way: whether someone has a photo with
+    // that hash is not told. Their own upload of the same bytes makes them hold it too, and the
+    // blob is stored once.
+    assert!(!db.holds_blob(&id, other_user).await.unwrap());
+    assert_eq!(db.missing_blobs(std::slice::from_ref(&id), other_user).await.unwrap(), vec![id.clone()]);
+    assert!(db.upload_status(&id, other_user).await.unwrap().is_none());
+    let partial = db.upload_chunk(&id, other_user, 0, total, &bytes[..chunk]).await.unwrap();
+    assert!(!partial.complete, "the bytes must all come from the one who names them");
+    let mut at = chunk;
+    while at < bytes.len() {
+        let end = (at + chunk).min(bytes.len());
+        db.upload_chunk(&id, other_user, at as u64, total, &bytes[at..end]).await.unwrap();
+        at = end;
+    }
+    assert!(db.holds_blob(&id, other_user).await.unwrap());
+    assert_eq!(db.blob(&id).await.unwrap().as_deref(), Some(bytes.as_slice()));
 
     // Bytes that do not hash to the id: the upload is discarded.
     let claimed = BlobId::of_bytes(b"what the device meant to send");
     let sent = b"what actually arrived, corrupted on the way".to_vec();
     let half = sent.len() / 2;
-    db.upload_chunk(&claimed, 0, sent.len() as u64, &sent[..half]).await.unwrap();
-    let err = db.upload_chunk(&claimed, half as u64, sent.len() as u64, &sent[half..]).await.unwrap_err();
+    db.upload_chunk(&claimed, user, 0, sent.len() as u64, &sent[..half]).await.unwrap();
+    let err = db.upload_chunk(&claimed, user, half as u64, sent.len() as u64, &sent[half..]).await.unwrap_err();
     match err {
         DbError::HashMismatch { expected, actual } => {
             assert_eq!(expected, claimed.to_string());
@@ -1221,20 +1249,23 @@ async fn blobs_upload_in_chunks(db: &dyn Database) {
         }
         other => panic!("expected a hash mismatch, got {other}"),
     }
-    assert!(db.upload_status(&claimed).await.unwrap().is_none(), "the upload was discarded");
+    assert!(db.upload_status(&claimed, user).await.unwrap().is_none(), "the upload was discarded");
     assert!(db.blob(&claimed).await.unwrap().is_none());
     // A single-chunk upload, and sizes that cannot be.
     let small = b"signature png".to_vec();
     let small_id = BlobId::of_bytes(&small);
-    assert!(db.upload_chunk(&small_id, 0, small.len() as u64, &small).await.unwrap().complete);
+    assert!(db.upload_chunk(&small_id, user, 0, small.len() as u64, &small).await.unwrap().complete);
     let odd = BlobId::of_bytes(b"odd");
-    assert!(matches!(db.upload_chunk(&odd, 0, 0, &[]).await, Err(DbError::Conflict(_))));
+    assert!(matches!(db.upload_chunk(&odd, user, 0, 0, &[]).await, Err(DbError::Conflict(_))));
     assert!(matches!(
-        db.upload_chunk(&odd, 0, fieldbook_protocol::MAX_BLOB_BYTES + 1, b"x").await,
+        db.upload_chunk(&odd, user, 0, fieldbook_protocol::MAX_BLOB_BYTES + 1, b"x").await,
         Err(DbError::Conflict(_))
     ));
-    assert!(matches!(db.upload_chunk(&odd, 0, 2, b"odd").await, Err(DbError::Conflict(_))), "longer than its total");
-    assert!(db.upload_status(&odd).await.unwrap().is_none());
+    assert!(
+        matches!(db.upload_chunk(&odd, user, 0, 2, b"odd").await, Err(DbError::Conflict(_))),
+        "longer than its total"
+    );
+    assert!(db.upload_status(&odd, user).await.unwrap().is_none());
 }
 
 async fn chinese_and_emoji_round_trip(db: &dyn Database, world: &World) {
@@ -1429,7 +1460,8 @@ async fn reassignment_cancel_and_review_reach_the_right_streams() {
 #[tokio::test]
 async fn blobs_upload_in_chunks_resume_and_are_verified() {
     let f = Fixture::new();
-    blobs_upload_in_chunks(f.db()).await;
+    let world = setup(f.db()).await;
+    blobs_upload_in_chunks(f.db(), &world).await;
 }
 
 #[tokio::test]
@@ -1454,9 +1486,10 @@ async fn data_survives_closing_and_reopening_the_file() {
     f.db.change_work_order(moved.id, SupervisorChange::Assign(world.techs[2].id), at(100)).await.unwrap();
     let bytes = b"a photo that must survive".to_vec();
     let blob = BlobId::of_bytes(&bytes);
-    f.db.upload_chunk(&blob, 0, bytes.len() as u64, &bytes).await.unwrap();
+    let uploader = world.techs[0].id;
+    f.db.upload_chunk(&blob, uploader, 0, bytes.len() as u64, &bytes).await.unwrap();
     let partial = BlobId::of_bytes(b"0123456789");
-    f.db.upload_chunk(&partial, 0, 10, b"01234").await.unwrap();
+    f.db.upload_chunk(&partial, uploader, 0, 10, b"01234").await.unwrap();
     let seen = visible_state(f.db(), &world).await;
     let rows = row_counts(&f.path);
 
@@ -1466,7 +1499,7 @@ async fn data_survives_closing_and_reopening_the_file() {
     assert_eq!(visible_state(&reopened, &world).await, seen);
     assert_eq!(row_counts(&path), rows);
     assert_eq!(reopened.blob(&blob).await.unwrap(), Some(bytes));
-    assert_eq!(reopened.upload_status(&partial).await.unwrap().map(|s| s.received), Some(5));
+    assert_eq!(reopened.upload_status(&partial, uploader).await.unwrap().map(|s| s.received), Some(5));
     let mode: String =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA journal_mode", [], |row| row.get(0)).unwrap();
     assert_eq!(mode, "wal");
@@ -1546,11 +1579,15 @@ async fn an_older_database_streams_the_team_to_its_supervisor_on_upgrade() {
         let supervisor = world.supervisor.id.to_string();
         conn.execute("DELETE FROM changes WHERE user_id = ?1", [&supervisor]).unwrap();
         conn.execute("DELETE FROM streams WHERE user_id = ?1", [&supervisor]).unwrap();
-        // Nor the later schedules (V6), devices' pending counts (V7) and mutations' digests
-        // (V9), and the streams laid out as before V8: keyed by user and version.
+        // Nor the later schedules (V6), devices' pending counts (V7), mutations' digests (V9)
+        // and blob holders with uploads per user (V10), and the streams laid out as before V8:
+        // keyed by user and version.
         conn.execute_batch(
             "DROP TABLE schedule_runs; DROP TABLE schedules; ALTER TABLE devices DROP COLUMN pending;
-             ALTER TABLE mutations DROP COLUMN digest;",
+             ALTER TABLE mutations DROP COLUMN digest;
+             DROP TABLE blob_holders; DROP TABLE blob_uploads;
+             CREATE TABLE blob_uploads (id TEXT PRIMARY KEY, total INTEGER NOT NULL, received INTEGER NOT NULL,
+                                        data BLOB NOT NULL, updated_at INTEGER NOT NULL) STRICT;",
         )
         .unwrap();
         conn.execute_batch(

@@ -685,3 +685,49 @@ async fn a_conflict_shows_the_work_order_only_to_whoever_may_read_it_now() {
     assert!(numbers.contains(&theirs.number.as_str()) && numbers.contains(&mine.number.as_str()), "{seen}");
     assert_eq!(server.dump(), before, "reading conflicts changes nothing");
 }
+
+#[tokio::test]
+async fn a_photo_uploaded_by_someone_else_can_be_neither_named_nor_read_nor_seen_to_exist() {
+    let server = Server::start().await;
+    let tech1 = server.client("tech1").await;
+    let tech2 = server.client("tech2").await;
+    let secret = b"tech2's photo of another customer's cabinet";
+    let id = upload(&tech2, secret, 16).await;
+    let unknown = BlobId::of_bytes(b"never uploaded by anyone");
+    // To tech1 it looks exactly like a hash nobody uploaded.
+    for blob in [&id, &unknown] {
+        let (_, missing) = tech1.post("/v1/blobs/missing", json!({"ids": [blob]})).await;
+        assert_eq!(missing["missing"], json!([blob]), "{blob}");
+        let (status, body) = tech1.get(&format!("/v1/blobs/{blob}/status")).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{blob}");
+    }
+    // tech1 names it in a photo record on its own visit: refused, and it still cannot read it.
+    let wo = assigned_with_checklist(&tech1).await.work_order.id;
+    let photo = |seq: u64| Mutation {
+        seq,
+        id: MutationId::new(),
+        hlc: fieldbook_domain::Hlc::default(),
+        op: MutationOp::Photo(Photo {
+            blob: id.clone(),
+            work_order_id: wo,
+            item_key: None,
+            caption: "机柜内部".into(),
+            taken_at: Utc::now(),
+        }),
+    };
+    let steps = [step(1, wo, StatusAction::SetOff), step(2, wo, StatusAction::Arrive), photo(3)];
+    let (status, answer) = push(&tech1, &steps).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["outcomes"][2]["outcome"], "rejected", "{answer}");
+    assert_eq!(answer["outcomes"][2]["code"], "not_found", "{answer}");
+    for blob in [&id, &unknown] {
+        let response = tech1.request(Method::GET, &format!("/v1/blobs/{blob}")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{blob}: missing and forbidden look alike");
+    }
+    // Once tech1 has uploaded the same bytes itself, the photo is its own to name.
+    upload(&tech1, secret, 64).await;
+    let (_, answer) = push(&tech1, &[photo(4)]).await;
+    assert_eq!(answer["outcomes"][0]["outcome"], "applied", "{answer}");
+    let bytes = tech1.request(Method::GET, &format!("/v1/blobs/{id}")).send().await.unwrap().bytes().await.unwrap();
+    assert_eq!(bytes.as_ref(), secret.as_slice());
+}

@@ -177,6 +177,10 @@ impl World {
 /// Calls one endpoint as `who`; returns the status.
 type Call = for<'a> fn(&'a World, Who) -> std::pin::Pin<Box<dyn std::future::Future<Output = StatusCode> + 'a>>;
 
+/// Endpoints whose refusal must look like a missing thing (404), so that it tells nobody
+/// whether the thing exists: a photo or signature by its hash.
+const REFUSED_AS_MISSING: &[&str] = &["GET /v1/blobs/{id}"];
+
 struct Row {
     endpoint: &'static str,
     allowed: &'static [Who],
@@ -615,6 +619,7 @@ async fn every_endpoint_refuses_everyone_it_should() {
             let allowed = row.allowed.contains(&who);
             let expected_refusal = match who {
                 Who::Revoked | Who::Anonymous => StatusCode::UNAUTHORIZED,
+                _ if REFUSED_AS_MISSING.contains(&row.endpoint) => StatusCode::NOT_FOUND,
                 _ => StatusCode::FORBIDDEN,
             };
             let ok = if allowed {

@@ -47,14 +47,7 @@ pub fn to_mutation(entry: &OutboxEntry, seq_base: i64) -> Result<Mutation, SyncE
 
 /// The blobs a batch refers to, which must be on the server before the batch.
 pub fn blobs_of(mutations: &[Mutation]) -> Vec<BlobId> {
-    let mut ids: Vec<BlobId> = mutations
-        .iter()
-        .flat_map(|m| match &m.op {
-            MutationOp::Photo(p) => vec![p.blob.clone()],
-            MutationOp::SignOff(s) => std::iter::once(s.signature.clone()).chain(s.strokes.clone()).collect(),
-            _ => Vec::new(),
-        })
-        .collect();
+    let mut ids: Vec<BlobId> = mutations.iter().flat_map(|m| m.op.blobs()).cloned().collect();
     ids.sort();
     ids.dedup();
     ids

@@ -16,7 +16,8 @@ use crate::authz::{Action, authorize};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, parse_id};
 
-/// Which of these blobs the server lacks, so a device uploads only those.
+/// Which of these blobs the server lacks for this user, so a device uploads only those. A blob
+/// someone else uploaded is missing here too: its bytes must come from this device.
 #[utoipa::path(post, operation_id = "missing_blobs", path = "/v1/blobs/missing", request_body = MissingBlobsRequest, responses(
     (status = 200, body = MissingBlobsResponse),
     (status = 400, body = ErrorBody),
@@ -32,7 +33,7 @@ pub async fn missing(
     if request.ids.len() > 1000 {
         return Err(ApiError::bad_request("ask about at most 1000 blobs at a time"));
     }
-    Ok(Json(MissingBlobsResponse { missing: state.db.missing_blobs(&request.ids).await? }))
+    Ok(Json(MissingBlobsResponse { missing: state.db.missing_blobs(&request.ids, actor.user.id).await? }))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -83,7 +84,7 @@ pub async fn upload(
     if body.is_empty() {
         return Err(ApiError::bad_request("the chunk is empty"));
     }
-    let status = state.db.upload_chunk(&id, params.offset, params.total, &body).await?;
+    let status = state.db.upload_chunk(&id, actor.user.id, params.offset, params.total, &body).await?;
     metrics::counter!("fieldbook_blob_bytes_received_total").increment(body.len() as u64);
     Ok(Json(status))
 }
@@ -103,16 +104,21 @@ pub async fn status(
 ) -> ApiResult<Json<UploadStatus>> {
     authorize(&actor, Action::UploadBlob)?;
     let id: BlobId = parse_id(&id)?;
-    state.db.upload_status(&id).await?.map(Json).ok_or_else(|| ApiError::not_found("no such blob or upload"))
+    state
+        .db
+        .upload_status(&id, actor.user.id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("no such blob or upload"))
 }
 
-/// A stored blob, to whoever may read one of the work orders it belongs to.
+/// A stored blob that a work order's record names, to whoever uploaded it or may read one of
+/// those work orders. Missing and forbidden answer alike (404).
 #[utoipa::path(get, operation_id = "download_blob", path = "/v1/blobs/{id}", params(("id" = String, Path, description = "SHA-256, lowercase hex")), responses(
     (status = 200, content_type = "application/octet-stream", body = Vec<u8>),
     (status = 400, body = ErrorBody),
     (status = 401, body = ErrorBody),
-    (status = 403, body = ErrorBody),
-    (status = 404, body = ErrorBody),
+    (status = 404, body = ErrorBody, description = "`not_found`: no such blob, or not one the caller may read"),
 ))]
 pub async fn download(
     State(state): State<AppState>,
@@ -130,10 +136,15 @@ pub async fn download(
             owners.push((work_order, assignee));
         }
     }
+    let missing = || ApiError::not_found("no such blob");
     if owners.is_empty() {
-        return Err(ApiError::not_found("no such blob"));
+        return Err(missing());
     }
-    authorize(&actor, Action::ReadBlob { work_orders: &owners })?;
-    let bytes = state.db.blob(&id).await?.ok_or_else(|| ApiError::not_found("no such blob"))?;
+    if authorize(&actor, Action::ReadBlob { work_orders: &owners }).is_err()
+        && !state.db.holds_blob(&id, actor.user.id).await?
+    {
+        return Err(missing());
+    }
+    let bytes = state.db.blob(&id).await?.ok_or_else(missing)?;
     Ok(([("content-type", "application/octet-stream")], bytes))
 }
