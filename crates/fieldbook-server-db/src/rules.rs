@@ -93,6 +93,14 @@ pub fn check_dispatch(
     Ok(())
 }
 
+/// Whether a refused dispatch step sends the work order back to those who hold it, to put
+/// right the supervisor's device that applied the step. Not when the step was `forbidden`: its
+/// pusher's device never held the work order, and a supervisor of another team must not be
+/// able to write to this team's streams (each refused step would add a change to them).
+pub fn refused_step_streams_back(outcome: &Outcome) -> bool {
+    !matches!(outcome, Outcome::Rejected { code, .. } if code == "forbidden")
+}
+
 /// A refused dispatch step as the outcome the device is told.
 pub fn dispatch_refusal(err: &DispatchError) -> Outcome {
     let code = match err {

@@ -175,7 +175,9 @@ fn apply(
             Err(outcome) => {
                 // The device applied the step locally: send the work order as the server holds
                 // it, so the device's next pull puts it right.
-                if let Some(current) = state.work_orders.get(&id).cloned().flatten() {
+                if let Some(current) = state.work_orders.get(&id).cloned().flatten()
+                    && rules::refused_step_streams_back(&outcome)
+                {
                     work_orders::stream_work_order(conn, &mut state.loader, &current)?;
                 }
                 conflict(conn, device_id, user, mutation, outcome, at)

@@ -731,3 +731,33 @@ async fn a_photo_uploaded_by_someone_else_can_be_neither_named_nor_read_nor_seen
     let bytes = tech1.request(Method::GET, &format!("/v1/blobs/{id}")).send().await.unwrap().bytes().await.unwrap();
     assert_eq!(bytes.as_ref(), secret.as_slice());
 }
+
+#[tokio::test]
+async fn another_teams_supervisor_cannot_write_to_this_teams_streams_by_refused_steps() {
+    let server = Server::start().await;
+    let tech1 = server.client("tech1").await;
+    let stranger = server.client("supervisor2").await;
+    let wo = assigned_with_checklist(&tech1).await.work_order.id;
+    let before = server.dump();
+    let steps: Vec<Mutation> = (1..=20)
+        .map(|seq| Mutation {
+            seq,
+            id: MutationId::new(),
+            hlc: fieldbook_domain::Hlc::default(),
+            op: MutationOp::Dispatch(Dispatch {
+                work_order_id: wo,
+                at: Utc::now(),
+                action: DispatchAction::Cancel { reason: format!("第{seq}次") },
+            }),
+        })
+        .collect();
+    let (status, answer) = push(&stranger, &steps).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let codes: Vec<&str> = answer["outcomes"].as_array().unwrap().iter().filter_map(|o| o["code"].as_str()).collect();
+    assert_eq!(codes, vec!["forbidden"; 20]);
+    // Each refusal is the stranger's own conflict and mutation; nobody's stream changed.
+    let theirs = |rows: Vec<String>| -> Vec<String> {
+        rows.into_iter().filter(|r| !r.starts_with("conflicts:") && !r.starts_with("mutations:")).collect()
+    };
+    assert_eq!(theirs(server.dump()), theirs(before));
+}
