@@ -9,6 +9,7 @@ import type { WorkOrderId } from "./WorkOrderId";
  */
 export type InspectionResult = { id: ResultId, work_order_id: WorkOrderId, item_key: string, answer: Answer, assessment: Assessment, note: string, recorded_at: string, 
 /**
- * Orders answers to the same item: the later stamp is in force (see [`crate::hlc`]).
+ * The hybrid logical clock stamp of the answer (docs/sync.md, "Clock stamps"): of two
+ * answers to the same item, the one with the later stamp is in force.
  */
 hlc: string, supersedes: ResultId | null, };
