@@ -56,25 +56,43 @@ print(json.load(urllib.request.urlopen(req))["token"])
 PY
 }
 
-status=0
-for user in supervisor tech1; do
-  echo "==> schemathesis as $user (${SECONDS_PER_ROLE}s)" >&2
-  TOKEN=$(token "$user") || { echo "could not sign in as $user with protocol $PROTOCOL" >&2; exit 1; }
-  # A technician is refused every supervisor's operation (403, as documented); the coverage
-  # phase of schemathesis 4.32 fails with an internal "inconsistent results" error generating
-  # cases for the template schema when every answer is that refusal, which says nothing of the
-  # server. The supervisor's run covers that operation.
-  exclude=()
-  [ "$user" = tech1 ] && exclude=(--exclude-operation-id create_template)
-  "$VENV/bin/st" run "$BASE/openapi.json" "${exclude[@]}" \
-    --checks not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,response_headers_conformance \
+CHECKS=not_a_server_error,status_code_conformance,response_schema_conformance,content_type_conformance,response_headers_conformance
+
+# Runs schemathesis as the signed-in device of $TOKEN over the given phases.
+fuzz() {
+  "$VENV/bin/st" run "$BASE/openapi.json" \
+    --checks "$CHECKS" \
     --header "Authorization: Bearer $TOKEN" \
     --header "fieldbook-protocol: $PROTOCOL" \
-    --phases examples,coverage,fuzzing,stateful \
+    --phases "$1" \
     --max-time "$SECONDS_PER_ROLE" \
     --workers 2 \
     --seed 20261122 \
-    --suppress-health-check all || status=$?
+    --suppress-health-check all
+}
+
+status=0
+for user in supervisor tech1; do
+  echo "==> schemathesis as $user (examples, fuzzing, stateful; ${SECONDS_PER_ROLE}s)" >&2
+  TOKEN=$(token "$user") || { echo "could not sign in as $user with protocol $PROTOCOL" >&2; exit 1; }
+  fuzz examples,fuzzing,stateful || status=$?
+  # The coverage phase of schemathesis 4.32 now and then fails inside its own case generator
+  # ("Inconsistent results", a SystemError from CPython's AST constructor), for one operation
+  # or another from run to run, before a request is sent: that says nothing of the server. Such
+  # errors alone are reported and passed over; any failed check, or any other error, fails.
+  echo "==> schemathesis as $user (coverage; ${SECONDS_PER_ROLE}s)" >&2
+  coverage_status=0
+  fuzz coverage >"$WORK/coverage.log" 2>&1 || coverage_status=$?
+  cat "$WORK/coverage.log"
+  if [ "$coverage_status" != 0 ]; then
+    runtime_errors=$(grep -c '^Runtime Error' "$WORK/coverage.log" || true)
+    generator_errors=$(grep -c '^Inconsistent results: A test case failed on the first run' "$WORK/coverage.log" || true)
+    if grep -q '^Failures:' "$WORK/coverage.log" || [ "$runtime_errors" = 0 ] || [ "$runtime_errors" != "$generator_errors" ]; then
+      status=$coverage_status
+    else
+      echo "==> schemathesis's coverage phase failed inside its own generator $generator_errors time(s) (not a server error); passed over" >&2
+    fi
+  fi
 done
 if grep -q "panicked" "$WORK/server.log"; then
   echo "the server panicked during the run:" >&2
